@@ -1,0 +1,36 @@
+"""Inventory Service settings shared by every environment."""
+
+from shared_events.kafka.config import KafkaSettings
+from shared_events.settings.celery import celery_settings
+from shared_events.settings.common import *  # noqa: F403
+from shared_events.settings.common import INSTALLED_APPS, env
+from shared_events.settings.logging import logging_settings
+from shared_events.topics import INVENTORY_EVENTS, ORDER_EVENTS
+
+INSTALLED_APPS = [*INSTALLED_APPS, "inventory_service.stock"]
+ROOT_URLCONF = "inventory_service.urls"
+WSGI_APPLICATION = "inventory_service.wsgi.application"
+
+DATABASES = {
+    "default": env.db(
+        "INVENTORY_DATABASE_URL", default="postgres://saga:saga@127.0.0.1:5432/inventory_service"
+    )
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+
+KAFKA = KafkaSettings.from_env()
+SHARED_EVENTS = {
+    "SERVICE_NAME": "inventory-service",
+    "PUBLISH_TOPIC": INVENTORY_EVENTS,
+    "CONSUME_TOPICS": [ORDER_EVENTS],
+    "CONSUMER_GROUP": "inventory-service",
+    "HANDLERS": "inventory_service.stock.handlers.HANDLERS",
+    "RETENTION_DAYS": env.int("EVENTS_RETENTION_DAYS", default=7),
+}
+
+globals().update(
+    celery_settings(
+        broker_url=env.str("INVENTORY_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/1")
+    )
+)
+LOGGING = logging_settings(level=env.str("LOG_LEVEL", default="INFO"))

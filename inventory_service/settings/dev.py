@@ -1,0 +1,4 @@
+from inventory_service.settings.base import *  # noqa: F403
+
+DEBUG = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,95 @@
+"""Product HTTP API: each view decodes input, calls one service or selector, encodes output."""
+
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from inventory_service.stock import selectors, services
+from inventory_service.stock.models import Product
+
+SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
+
+
+class ProductOutputSerializer(serializers.ModelSerializer):
+    is_low = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "unit_price", "available_quantity", "reserved_quantity",
+                  "sold_quantity", "low_stock_threshold", "is_low", "updated_at"]
+
+
+class ProductListCreateApi(generics.ListAPIView):
+    """List products (`?low_stock=true` for those at or below their threshold) or add one."""
+
+    class InputSerializer(serializers.Serializer):
+        sku = serializers.RegexField(
+            SKU_PATTERN, max_length=40,
+            error_messages={"invalid": "SKUs are 2-40 upper-case letters, digits or '-'."},
+        )
+        name = serializers.CharField(max_length=200)
+        unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+        available_quantity = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+        low_stock_threshold = serializers.IntegerField(min_value=0, default=10)
+
+    class FilterSerializer(serializers.Serializer):
+        low_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    serializer_class = ProductOutputSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.product_list(**filters.validated_data)
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        if self.request.method == "POST":
+            return self.InputSerializer
+        return ProductOutputSerializer
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_create(**serializer.validated_data)
+        return Response(ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+class ProductDetailApi(generics.GenericAPIView):
+    """Read a product, or change its name, price or threshold."""
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0,
+                                              required=False)
+        low_stock_threshold = serializers.IntegerField(min_value=0, required=False)
+
+    serializer_class = InputSerializer
+
+    def get(self, request: Request, sku: str) -> Response:
+        return Response(ProductOutputSerializer(selectors.product_get(sku=sku)).data)
+
+    def patch(self, request: Request, sku: str) -> Response:
+        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_update(sku=sku, **serializer.validated_data)
+        return Response(ProductOutputSerializer(product).data)
+
+    def put(self, request: Request, sku: str) -> Response:
+        return self.patch(request, sku)
+
+
+class ProductRestockApi(generics.GenericAPIView):
+    """Receive more units of a product."""
+
+    class InputSerializer(serializers.Serializer):
+        quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
+
+    serializer_class = InputSerializer
+
+    def post(self, request: Request, sku: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_restock(sku=sku, quantity=serializer.validated_data["quantity"])
+        return Response(ProductOutputSerializer(product).data)
+
+

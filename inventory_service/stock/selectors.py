@@ -1,0 +1,22 @@
+"""Stock queries."""
+
+from django.db.models import F, QuerySet
+
+from inventory_service.stock.models import Product
+from shared_events.django.api import NotFoundError
+
+
+def product_list(*, low_stock: bool | None = None) -> QuerySet[Product]:
+    products = Product.objects.order_by("sku")
+    if low_stock is True:
+        products = products.filter(available_quantity__lte=F("low_stock_threshold"))
+    elif low_stock is False:
+        products = products.filter(available_quantity__gt=F("low_stock_threshold"))
+    return products
+
+
+def product_get(*, sku: str) -> Product:
+    product = Product.objects.filter(sku=sku).first()
+    if product is None:
+        raise NotFoundError("Product not found.", extra={"sku": sku})
+    return product

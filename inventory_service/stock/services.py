@@ -1,0 +1,248 @@
+"""Stock use cases. Each one changes stock and writes its events in one transaction.
+
+Stock moves through single guarded UPDATE statements (no read-modify-write), and an
+order's products are always touched in SKU order, so concurrent orders neither oversell
+nor deadlock; the CHECK constraints on Product are the last line of defence.
+"""
+
+import logging
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.db import connection, transaction
+
+from inventory_service.stock.models import (
+    Product,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+)
+from shared_events.contracts import (
+    Contract,
+    OrderLine,
+    ReservationFailedIntegrationEvent,
+    ReservedLine,
+    StockDepletedIntegrationEvent,
+    StockLevel,
+    StockLevelNormalizedIntegrationEvent,
+    StockLevelWarningIntegrationEvent,
+    StockReservedIntegrationEvent,
+)
+from shared_events.django.api import ApplicationError, NotFoundError
+from shared_events.django.outbox import outbox_publish
+
+logger = logging.getLogger(__name__)
+
+PRODUCT_TABLE = Product._meta.db_table
+
+
+class _ReservationRefused(Exception):
+    def __init__(self, code: str, reason: str, sku: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason, self.sku = code, reason, sku
+
+
+def product_create(
+    *, sku: str, name: str, unit_price: Decimal, available_quantity: int = 0,
+    low_stock_threshold: int = 10,
+) -> Product:
+    """Add a product with its initial stock."""
+    if Product.objects.filter(sku=sku).exists():
+        raise ApplicationError("A product with this SKU already exists.", extra={"sku": sku})
+    return Product.objects.create(
+        sku=sku, name=name, unit_price=unit_price, available_quantity=available_quantity,
+        received_quantity=available_quantity, low_stock_threshold=low_stock_threshold,
+    )
+
+
+def product_update(
+    *, sku: str, name: str | None = None, unit_price: Decimal | None = None,
+    low_stock_threshold: int | None = None,
+) -> Product:
+    """Change a product's description, price or threshold (stock moves only by restock)."""
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(sku=sku).first()
+        if product is None:
+            raise NotFoundError("Product not found.", extra={"sku": sku})
+        changes = {"name": name, "unit_price": unit_price,
+                   "low_stock_threshold": low_stock_threshold}
+        for field, value in changes.items():
+            if value is not None:
+                setattr(product, field, value)
+        product.save()
+    return product
+
+
+def product_restock(*, sku: str, quantity: int) -> Product:
+    """Receive `quantity` more units of a product."""
+    with transaction.atomic():
+        row = _stock_move(
+            "available_quantity = available_quantity + %(q)s,"
+            " received_quantity = received_quantity + %(q)s",
+            sku=sku, quantity=quantity,
+        )
+        if row is None:
+            raise NotFoundError("Product not found.", extra={"sku": sku})
+        after, threshold, _price = row
+        events = _level_events(sku, before=after - quantity, after=after, threshold=threshold)
+        if events:
+            outbox_publish(*events)
+    return Product.objects.get(sku=sku)
+
+
+def stock_reserve(
+    *, order_id: uuid.UUID, lines: Sequence[OrderLine], causation_id: uuid.UUID | None = None
+) -> Reservation:
+    """Reserve every line of an order, or none of them, and say which it was."""
+    correlation_id = str(order_id)
+    existing = Reservation.objects.select_for_update().filter(order_id=order_id).first()
+    if existing is not None:
+        # A redelivered OrderCreated, or one arriving after the order was cancelled.
+        logger.info("order %s already has a %s reservation; nothing to reserve",
+                    order_id, existing.status, extra={"correlation_id": correlation_id})
+        return existing
+    try:
+        with transaction.atomic():
+            reserved, level_events = _reserve_lines(lines)
+    except _ReservationRefused as refused:
+        reservation = Reservation.objects.create(
+            order_id=order_id, status=ReservationStatus.REJECTED, reason=refused.reason
+        )
+        outbox_publish(
+            ReservationFailedIntegrationEvent(
+                order_id=order_id, reason_code=refused.code, reason=refused.reason,  # type: ignore[arg-type]
+                sku=refused.sku,
+            ),
+            correlation_id=correlation_id, causation_id=causation_id,
+        )
+        return reservation
+    reservation = Reservation.objects.create(order_id=order_id, status=ReservationStatus.RESERVED)
+    ReservationLine.objects.bulk_create(
+        ReservationLine(reservation=reservation, product_id=line.sku, quantity=line.quantity,
+                        unit_price=line.unit_price)
+        for line in reserved
+    )
+    total = sum((line.unit_price * line.quantity for line in reserved), Decimal("0"))
+    outbox_publish(
+        StockReservedIntegrationEvent(order_id=order_id, lines=tuple(reserved), total_amount=total),
+        *level_events,
+        correlation_id=correlation_id, causation_id=causation_id,
+    )
+    return reservation
+
+
+def stock_release(*, order_id: uuid.UUID, causation_id: uuid.UUID | None = None) -> Reservation:
+    """Give back what an order holds and confirm it, whether or not anything was held."""
+    correlation_id = str(order_id)
+    reservation, created = Reservation.objects.select_for_update().get_or_create(
+        order_id=order_id, defaults={"status": ReservationStatus.CANCELLED,
+                                     "reason": "cancelled before it was reserved"},
+    )
+    if not created and reservation.status in (ReservationStatus.RELEASED,
+                                              ReservationStatus.CANCELLED,
+                                              ReservationStatus.SOLD):
+        logger.info("release ignored for order %s: reservation is %s", order_id,
+                    reservation.status, extra={"correlation_id": correlation_id})
+        return reservation
+    levels: list[StockLevel] = []
+    events: list[Contract] = []
+    if reservation.status == ReservationStatus.RESERVED:
+        for line in reservation.lines.order_by("product_id"):
+            row = _stock_move(
+                "available_quantity = available_quantity + %(q)s,"
+                " reserved_quantity = reserved_quantity - %(q)s",
+                sku=line.product_id, quantity=line.quantity,
+            )
+            assert row is not None, "a reserved product cannot disappear (PROTECT)"
+            after, threshold, _price = row
+            levels.append(StockLevel(sku=line.product_id, available_quantity=after,
+                                     low_stock_threshold=threshold))
+            events += _level_events(line.product_id, before=after - line.quantity, after=after,
+                                    threshold=threshold)
+        reservation.status = ReservationStatus.RELEASED
+    elif reservation.status == ReservationStatus.REJECTED:
+        reservation.status = ReservationStatus.CANCELLED
+    reservation.save(update_fields=["status", "updated_at"])
+    outbox_publish(
+        StockLevelNormalizedIntegrationEvent(order_id=order_id, levels=tuple(levels)),
+        correlation_id=correlation_id, causation_id=causation_id,
+    )
+    if events:
+        outbox_publish(*events, correlation_id=correlation_id, causation_id=causation_id)
+    return reservation
+
+
+def stock_sell(*, order_id: uuid.UUID, causation_id: uuid.UUID | None = None) -> Reservation | None:
+    """The order shipped: its reserved units become sold."""
+    reservation = Reservation.objects.select_for_update().filter(order_id=order_id).first()
+    if reservation is None or reservation.status != ReservationStatus.RESERVED:
+        logger.warning("shipment of order %s ignored: reservation is %s", order_id,
+                       reservation.status if reservation else "missing",
+                       extra={"correlation_id": str(order_id)})
+        return reservation
+    for line in reservation.lines.order_by("product_id"):
+        _stock_move(
+            "reserved_quantity = reserved_quantity - %(q)s, sold_quantity = sold_quantity + %(q)s",
+            sku=line.product_id, quantity=line.quantity,
+        )
+    reservation.status = ReservationStatus.SOLD
+    reservation.save(update_fields=["status", "updated_at"])
+    return reservation
+
+
+def _reserve_lines(lines: Sequence[OrderLine]) -> tuple[list[ReservedLine], list[Contract]]:
+    reserved: list[ReservedLine] = []
+    events: list[Contract] = []
+    for line in sorted(lines, key=lambda l: l.sku):  # fixed lock order: no deadlocks
+        row = _stock_move(
+            "available_quantity = available_quantity - %(q)s,"
+            " reserved_quantity = reserved_quantity + %(q)s",
+            sku=line.sku, quantity=line.quantity, guard="available_quantity >= %(q)s",
+        )
+        if row is None:
+            available = Product.objects.filter(sku=line.sku).values_list(
+                "available_quantity", flat=True).first()
+            if available is None:
+                raise _ReservationRefused("unknown_sku", f"Unknown SKU {line.sku}.", line.sku)
+            raise _ReservationRefused(
+                "insufficient_stock",
+                f"Insufficient stock for {line.sku}: {line.quantity} requested,"
+                f" {available} available.",
+                line.sku,
+            )
+        after, threshold, price = row
+        reserved.append(ReservedLine(sku=line.sku, quantity=line.quantity, unit_price=price))
+        events += _level_events(line.sku, before=after + line.quantity, after=after,
+                                threshold=threshold)
+    return reserved, events
+
+
+def _stock_move(
+    assignments: str, *, sku: str, quantity: int, guard: str = "TRUE"
+) -> tuple[int, int, Decimal] | None:
+    """Apply one guarded UPDATE to a product; the new level, threshold and price, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {PRODUCT_TABLE} SET {assignments}, updated_at = now()"
+            f" WHERE sku = %(sku)s AND {guard}"
+            " RETURNING available_quantity, low_stock_threshold, unit_price",
+            {"sku": sku, "q": quantity},
+        )
+        return cursor.fetchone()
+
+
+def _level_events(sku: str, *, before: int, after: int, threshold: int) -> list[Contract]:
+    """The stock-level events for a move from `before` to `after` available units."""
+    events: list[Contract] = []
+    if after < before:
+        if before > threshold >= after:
+            events.append(StockLevelWarningIntegrationEvent(
+                sku=sku, available_quantity=after, low_stock_threshold=threshold))
+        if after == 0:
+            events.append(StockDepletedIntegrationEvent(sku=sku))
+    elif before <= threshold < after:
+        events.append(StockLevelNormalizedIntegrationEvent(
+            levels=(StockLevel(sku=sku, available_quantity=after, low_stock_threshold=threshold),)
+        ))
+    return events

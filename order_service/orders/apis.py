@@ -1,0 +1,133 @@
+"""Order HTTP API: each view decodes input, calls one service or selector, encodes output."""
+
+from typing import Any
+
+import django_filters
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from order_service.orders import selectors, services
+from order_service.orders.models import Order, OrderLine
+from order_service.orders.statuses import OrderStatus
+
+SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
+MAX_QUANTITY = 1_000
+MAX_LINES = 100
+
+
+class OrderLineOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = ["sku", "quantity", "unit_price"]
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    lines = OrderLineOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = ["id", "customer_id", "status", "status_reason", "total_amount", "lines",
+                  "shipping_address", "note", "created_at", "updated_at"]
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
+
+    class Meta:
+        model = Order
+        fields = ["status", "customer_id"]
+
+
+class OrderListCreateApi(generics.ListAPIView):
+    """List orders (filter by `status` and `customer_id`) or place a new one."""
+
+    class InputSerializer(serializers.Serializer):
+        class LineSerializer(serializers.Serializer):
+            sku = serializers.RegexField(
+                SKU_PATTERN, max_length=40,
+                error_messages={"invalid": "SKUs are 2-40 upper-case letters, digits or '-'."},
+            )
+            quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+        customer_id = serializers.CharField(max_length=100)
+        lines = LineSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+        shipping_address = serializers.CharField(required=False, allow_blank=True, default="")
+        note = serializers.CharField(required=False, allow_blank=True, default="")
+
+        def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            skus = [line["sku"] for line in lines]
+            duplicates = sorted({sku for sku in skus if skus.count(sku) > 1})
+            if duplicates:
+                raise serializers.ValidationError(
+                    f"Each SKU may appear once; repeated: {', '.join(duplicates)}."
+                )
+            return lines
+
+    queryset = Order.objects.none()
+    serializer_class = OrderOutputSerializer
+    filterset_class = OrderFilter
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.order_list()
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        # The browsable API shows the input form for POST.
+        if self.request.method == "POST":
+            return self.InputSerializer
+        return OrderOutputSerializer
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = services.order_create(
+            customer_id=data["customer_id"],
+            lines=[services.OrderLineInput(**line) for line in data["lines"]],
+            shipping_address=data["shipping_address"],
+            note=data["note"],
+        )
+        order = selectors.order_get(order_id=order.id)
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderDetailApi(generics.GenericAPIView):
+    """Read an order, or change its shipping address and note while it is not final."""
+
+    class InputSerializer(serializers.Serializer):
+        shipping_address = serializers.CharField(required=False, allow_blank=True)
+        note = serializers.CharField(required=False, allow_blank=True)
+
+    serializer_class = InputSerializer
+
+    def get(self, request: Request, order_id: Any) -> Response:
+        return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
+
+    def patch(self, request: Request, order_id: Any) -> Response:
+        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.order_update(order_id=order_id, **serializer.validated_data)
+        return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
+
+
+class OrderCancelApi(APIView):
+    """Start cancelling an order: 202, then `cancelled` once its stock is released."""
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+    def post(self, request: Request, order_id: Any) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.order_cancel(order_id=order_id, reason=serializer.validated_data["reason"])
+        order = selectors.order_get(order_id=order_id)
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
+
+
+class OrderShipApi(APIView):
+    """Ship a confirmed order."""
+
+    def post(self, request: Request, order_id: Any) -> Response:
+        services.order_ship(order_id=order_id)
+        return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)

@@ -1,0 +1,19 @@
+"""Order queries."""
+
+import uuid
+
+from django.db.models import QuerySet
+
+from order_service.orders.models import Order
+from shared_events.django.api import NotFoundError
+
+
+def order_list() -> QuerySet[Order]:
+    return Order.objects.prefetch_related("lines").order_by("-created_at")
+
+
+def order_get(*, order_id: uuid.UUID) -> Order:
+    order = order_list().filter(id=order_id).first()
+    if order is None:
+        raise NotFoundError("Order not found.", extra={"id": str(order_id)})
+    return order

@@ -1,0 +1,191 @@
+"""Order use cases. Each one changes the order and writes its events in one transaction."""
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+
+from order_service.orders.models import Order, OrderLine
+from order_service.orders.statuses import OrderStatus, can_transition
+from shared_events.contracts import (
+    OrderCancelledIntegrationEvent,
+    OrderCreatedIntegrationEvent,
+    OrderStatusChangedIntegrationEvent,
+    ReservedLine,
+)
+from shared_events.contracts import OrderLine as OrderLineContract
+from shared_events.django.api import ConflictError, NotFoundError
+from shared_events.django.outbox import outbox_publish
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OrderLineInput:
+    sku: str
+    quantity: int
+
+
+def order_create(
+    *,
+    customer_id: str,
+    lines: Sequence[OrderLineInput],
+    shipping_address: str = "",
+    note: str = "",
+) -> Order:
+    """Place an order; inventory is asked to reserve its stock."""
+    with transaction.atomic():
+        order = Order.objects.create(
+            customer_id=customer_id, shipping_address=shipping_address, note=note
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(order=order, sku=line.sku, quantity=line.quantity) for line in lines
+        )
+        outbox_publish(
+            OrderCreatedIntegrationEvent(
+                order_id=order.id,
+                customer_id=customer_id,
+                lines=tuple(OrderLineContract(sku=l.sku, quantity=l.quantity) for l in lines),
+            ),
+            correlation_id=str(order.id),
+        )
+    return order
+
+
+def order_cancel(*, order_id: uuid.UUID, reason: str = "") -> Order:
+    """Start cancelling an order; it is cancelled once inventory released its stock."""
+    with transaction.atomic():
+        order = _order_lock(order_id)
+        if order.status in (OrderStatus.CANCELLING, OrderStatus.CANCELLED):
+            return order  # already on its way: cancelling twice is harmless
+        if not can_transition(order.status, OrderStatus.CANCELLING):
+            raise ConflictError(
+                f"An order that is {order.status} cannot be cancelled.",
+                extra={"status": order.status},
+            )
+        _order_transition(order, OrderStatus.CANCELLING, reason=reason)
+        outbox_publish(
+            OrderCancelledIntegrationEvent(order_id=order.id, reason=reason),
+            correlation_id=str(order.id),
+        )
+    return order
+
+
+def order_ship(*, order_id: uuid.UUID) -> Order:
+    """Ship a confirmed order; inventory turns its reservation into a sale."""
+    with transaction.atomic():
+        order = _order_lock(order_id)
+        if order.status != OrderStatus.CONFIRMED:
+            raise ConflictError(
+                f"Only confirmed orders can be shipped; this one is {order.status}.",
+                extra={"status": order.status},
+            )
+        _order_transition(order, OrderStatus.SHIPPED)
+    return order
+
+
+def order_update(
+    *, order_id: uuid.UUID, shipping_address: str | None = None, note: str | None = None
+) -> Order:
+    """Change the fields that play no part in the saga, while the order is not final."""
+    with transaction.atomic():
+        order = _order_lock(order_id)
+        if order.is_final:
+            raise ConflictError(
+                f"An order that is {order.status} can no longer be changed.",
+                extra={"status": order.status},
+            )
+        if shipping_address is not None:
+            order.shipping_address = shipping_address
+        if note is not None:
+            order.note = note
+        order.save(update_fields=["shipping_address", "note", "updated_at"])
+    return order
+
+
+def order_confirm(
+    *, order_id: uuid.UUID, lines: Sequence[ReservedLine], total_amount: Decimal,
+    causation_id: uuid.UUID | None = None,
+) -> Order | None:
+    """Stock is reserved: a pending order is confirmed at the reserved prices."""
+    order = _order_lock_for_event(order_id)
+    if order is None or not _transition_applies(order, OrderStatus.CONFIRMED, "stock reserved"):
+        return order
+    prices = {line.sku: line.unit_price for line in lines}
+    lines_to_price = list(order.lines.all())
+    for line in lines_to_price:
+        line.unit_price = prices.get(line.sku)
+    OrderLine.objects.bulk_update(lines_to_price, ["unit_price"])
+    order.total_amount = total_amount
+    _order_transition(order, OrderStatus.CONFIRMED, causation_id=causation_id,
+                      extra_fields=["total_amount"])
+    return order
+
+
+def order_reject(
+    *, order_id: uuid.UUID, reason: str, causation_id: uuid.UUID | None = None
+) -> Order | None:
+    """Stock could not be reserved: a pending order is rejected with the reason."""
+    order = _order_lock_for_event(order_id)
+    if order is None or not _transition_applies(order, OrderStatus.REJECTED, "reservation failed"):
+        return order
+    _order_transition(order, OrderStatus.REJECTED, reason=reason, causation_id=causation_id)
+    return order
+
+
+def order_cancellation_complete(
+    *, order_id: uuid.UUID, causation_id: uuid.UUID | None = None
+) -> Order | None:
+    """Inventory released the stock: a cancelling order is cancelled."""
+    order = _order_lock_for_event(order_id)
+    if order is None or not _transition_applies(order, OrderStatus.CANCELLED, "stock released"):
+        return order
+    _order_transition(order, OrderStatus.CANCELLED, reason=order.status_reason,
+                      causation_id=causation_id)
+    return order
+
+
+def _order_lock(order_id: uuid.UUID) -> Order:
+    try:
+        return Order.objects.select_for_update().get(id=order_id)
+    except Order.DoesNotExist:
+        raise NotFoundError("Order not found.", extra={"id": str(order_id)}) from None
+
+
+def _order_lock_for_event(order_id: uuid.UUID) -> Order | None:
+    order = Order.objects.select_for_update().filter(id=order_id).first()
+    if order is None:
+        logger.warning("event for unknown order %s ignored", order_id,
+                       extra={"correlation_id": str(order_id)})
+    return order
+
+
+def _transition_applies(order: Order, new_status: str, what: str) -> bool:
+    if can_transition(order.status, new_status):
+        return True
+    # Duplicates, late and out-of-order events land here; the saga has moved on.
+    logger.info("%s ignored for order %s: it is %s", what, order.id, order.status,
+                extra={"correlation_id": str(order.id)})
+    return False
+
+
+def _order_transition(
+    order: Order, new_status: str, *, reason: str = "", causation_id: uuid.UUID | None = None,
+    extra_fields: Sequence[str] = (),
+) -> None:
+    old_status = order.status
+    order.status = new_status
+    order.status_reason = reason
+    order.save(update_fields=["status", "status_reason", "updated_at", *extra_fields])
+    outbox_publish(
+        OrderStatusChangedIntegrationEvent(
+            order_id=order.id, old_status=old_status, new_status=new_status, reason=reason
+        ),
+        correlation_id=str(order.id),
+        causation_id=causation_id,
+    )
+    logger.info("order %s %s -> %s", order.id, old_status, new_status,
+                extra={"correlation_id": str(order.id)})

@@ -1,0 +1,36 @@
+"""Order Service settings shared by every environment."""
+
+from shared_events.kafka.config import KafkaSettings
+from shared_events.settings.celery import celery_settings
+from shared_events.settings.common import *  # noqa: F403
+from shared_events.settings.common import INSTALLED_APPS, env
+from shared_events.settings.logging import logging_settings
+from shared_events.topics import INVENTORY_EVENTS, ORDER_EVENTS
+
+INSTALLED_APPS = [*INSTALLED_APPS, "order_service.orders"]
+ROOT_URLCONF = "order_service.urls"
+WSGI_APPLICATION = "order_service.wsgi.application"
+
+DATABASES = {
+    "default": env.db(
+        "ORDER_DATABASE_URL", default="postgres://saga:saga@127.0.0.1:5432/order_service"
+    )
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+
+KAFKA = KafkaSettings.from_env()
+SHARED_EVENTS = {
+    "SERVICE_NAME": "order-service",
+    "PUBLISH_TOPIC": ORDER_EVENTS,
+    "CONSUME_TOPICS": [INVENTORY_EVENTS],
+    "CONSUMER_GROUP": "order-service",
+    "HANDLERS": "order_service.orders.handlers.HANDLERS",
+    "RETENTION_DAYS": env.int("EVENTS_RETENTION_DAYS", default=7),
+}
+
+globals().update(
+    celery_settings(
+        broker_url=env.str("ORDER_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+    )
+)
+LOGGING = logging_settings(level=env.str("LOG_LEVEL", default="INFO"))

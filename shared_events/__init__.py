@@ -1,0 +1,1 @@
+"""Messaging shared by both services: event contracts, Kafka plumbing, outbox and inbox."""

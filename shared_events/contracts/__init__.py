@@ -1,0 +1,33 @@
+"""Event contracts: one immutable class per event type and version."""
+
+from shared_events.contracts.base import Contract
+from shared_events.contracts.inventory import (
+    ReservationFailedIntegrationEvent,
+    ReservedLine,
+    StockDepletedIntegrationEvent,
+    StockLevel,
+    StockLevelNormalizedIntegrationEvent,
+    StockLevelWarningIntegrationEvent,
+    StockReservedIntegrationEvent,
+)
+from shared_events.contracts.orders import (
+    OrderCancelledIntegrationEvent,
+    OrderCreatedIntegrationEvent,
+    OrderLine,
+    OrderStatusChangedIntegrationEvent,
+)
+
+__all__ = [
+    "Contract",
+    "OrderCancelledIntegrationEvent",
+    "OrderCreatedIntegrationEvent",
+    "OrderLine",
+    "OrderStatusChangedIntegrationEvent",
+    "ReservationFailedIntegrationEvent",
+    "ReservedLine",
+    "StockDepletedIntegrationEvent",
+    "StockLevel",
+    "StockLevelNormalizedIntegrationEvent",
+    "StockLevelWarningIntegrationEvent",
+    "StockReservedIntegrationEvent",
+]

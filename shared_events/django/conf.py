@@ -1,0 +1,45 @@
+"""The service's messaging configuration, read once from Django settings."""
+
+import dataclasses
+import functools
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from shared_events.kafka.config import KafkaSettings
+from shared_events.topics import topic_name
+
+
+@dataclasses.dataclass(frozen=True)
+class EventsConfig:
+    service_name: str
+    publish_topic: str
+    consume_topics: list[str]
+    consumer_group: str
+    handlers_path: str
+    outbox_batch_size: int
+    outbox_max_attempts: int
+    retention_days: int
+    kafka: KafkaSettings
+
+    def handlers(self) -> dict[type, Any]:
+        return dict(import_string(self.handlers_path))
+
+
+@functools.cache
+def events_config() -> EventsConfig:
+    raw = settings.SHARED_EVENTS
+    kafka: KafkaSettings = settings.KAFKA
+    namespace = kafka.namespace
+    return EventsConfig(
+        service_name=raw["SERVICE_NAME"],
+        publish_topic=topic_name(raw["PUBLISH_TOPIC"], namespace=namespace),
+        consume_topics=[topic_name(t, namespace=namespace) for t in raw["CONSUME_TOPICS"]],
+        consumer_group=topic_name(raw["CONSUMER_GROUP"], namespace=namespace),
+        handlers_path=raw["HANDLERS"],
+        outbox_batch_size=int(raw.get("OUTBOX_BATCH_SIZE", 1000)),
+        outbox_max_attempts=int(raw.get("OUTBOX_MAX_ATTEMPTS", 20)),
+        retention_days=int(raw.get("RETENTION_DAYS", 7)),
+        kafka=kafka,
+    )

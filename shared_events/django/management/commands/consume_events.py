@@ -1,0 +1,45 @@
+"""`manage.py consume_events`: apply this service's incoming events."""
+
+import logging
+import signal
+from typing import Any
+
+from confluent_kafka import Message
+from django.core.management.base import BaseCommand
+
+from shared_events.django.conf import events_config
+from shared_events.django.inbox import event_apply
+from shared_events.kafka.consumer import ConsumerLoop
+from shared_events.registry import decode_event
+
+logger = logging.getLogger("shared_events.consumer")
+
+
+class Command(BaseCommand):
+    help = "Consume this service's topics and apply each event exactly once."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--batch-size", type=int, default=200)
+
+    def handle(self, *args: Any, batch_size: int, **options: Any) -> None:
+        config = events_config()
+        handlers = config.handlers()
+
+        def process(message: Message) -> None:
+            event = decode_event(message.value())
+            handler = handlers.get(type(event.payload))
+            if handler is None:
+                logger.debug("%s is not for this service", event.event_type)
+                return
+            event_apply(event, handler)
+
+        loop = ConsumerLoop(
+            settings=config.kafka,
+            group_id=config.consumer_group,
+            topics=config.consume_topics,
+            process=process,
+            batch_size=batch_size,
+        )
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: loop.stop())
+        loop.run()

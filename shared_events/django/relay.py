@@ -1,0 +1,133 @@
+"""Relaying outbox rows to Kafka.
+
+One relay at a time per service (a PostgreSQL advisory lock) sends unpublished rows
+in id order, so one aggregate's events keep their order whoever runs the relay: the
+on-commit kick, the beat sweep, or two workers at once. A row is marked published
+only after Kafka acknowledged it; a crash before that republishes it, and consumers
+dedupe by event id.
+"""
+
+import dataclasses
+import functools
+import logging
+import zlib
+from datetime import timedelta
+
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+
+from shared_events.django.conf import events_config
+from shared_events.django.models import OutboxMessage, ProcessedEvent
+from shared_events.kafka.producer import EventProducer, OutgoingMessage
+
+logger = logging.getLogger(__name__)
+
+RELAY_LOCK_KEY = zlib.crc32(b"shared_events.outbox_relay")
+
+
+@dataclasses.dataclass
+class RelayResult:
+    published: int = 0
+    failed: int = 0
+    busy: bool = False
+
+
+@functools.cache
+def relay_producer() -> EventProducer:
+    """One producer per process, created on first use (after a worker forks)."""
+    return EventProducer(events_config().kafka)
+
+
+def relay_outbox_batch(*, producer: EventProducer, batch_size: int, lock_timeout_ms: int) -> RelayResult:
+    """Publish the oldest unpublished rows, up to `batch_size`, under the relay lock."""
+    config = events_config()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = %s", [f"{lock_timeout_ms}ms"])
+            try:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
+            except OperationalError:
+                return RelayResult(busy=True)
+            cursor.execute("SET LOCAL lock_timeout = 0")
+        rows = list(
+            OutboxMessage.objects.filter(published_at__isnull=True, failed_at__isnull=True)
+            .order_by("id")
+            .values_list("id", "topic", "message_key", "body", "event_type", "event_version",
+                         "correlation_id")[:batch_size]
+        )
+        if not rows:
+            return RelayResult()
+        messages = [
+            OutgoingMessage(
+                topic=topic,
+                key=key.encode(),
+                value=body.encode(),
+                headers=[
+                    ("event_type", event_type.encode()),
+                    ("event_version", str(version).encode()),
+                    ("correlation_id", correlation_id.encode()),
+                ],
+            )
+            for _id, topic, key, body, event_type, version, correlation_id in rows
+        ]
+        reports = producer.publish_batch(messages)
+        delivered = [row[0] for row, report in zip(rows, reports, strict=True) if report.delivered]
+        failed = [(row[0], report.error) for row, report in zip(rows, reports, strict=True)
+                  if not report.delivered]
+        now = timezone.now()
+        if delivered:
+            OutboxMessage.objects.filter(id__in=delivered).update(published_at=now)
+        if failed:
+            _record_failures(failed, max_attempts=config.outbox_max_attempts)
+        return RelayResult(published=len(delivered), failed=len(failed))
+
+
+def _record_failures(failed: list[tuple[int, str]], *, max_attempts: int) -> None:
+    error = failed[0][1]
+    logger.warning("kafka refused %d outbox row(s): %s", len(failed), error)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {OutboxMessage._meta.db_table}
+               SET attempts = attempts + 1,
+                   last_error = %s,
+                   failed_at = CASE WHEN attempts + 1 >= %s THEN now() END
+             WHERE id = ANY(%s)
+            """,
+            [error, max_attempts, [row_id for row_id, _ in failed]],
+        )
+
+
+def relay_outbox(*, max_batches: int = 100, lock_timeout_ms: int = 5_000) -> RelayResult:
+    """Drain the outbox batch by batch; stop at the first failure (the next run retries)."""
+    config = events_config()
+    total = RelayResult()
+    for _ in range(max_batches):
+        result = relay_outbox_batch(
+            producer=relay_producer(), batch_size=config.outbox_batch_size,
+            lock_timeout_ms=lock_timeout_ms,
+        )
+        total.published += result.published
+        total.failed += result.failed
+        total.busy = result.busy
+        if result.busy or result.failed or result.published < config.outbox_batch_size:
+            break
+    if total.published or total.failed:
+        logger.info("relayed %d event(s), %d failed", total.published, total.failed)
+    return total
+
+
+def outbox_redrive(*, ids: list[int] | None = None) -> int:
+    """Give failed rows a fresh start; return how many were reset."""
+    rows = OutboxMessage.objects.filter(published_at__isnull=True, failed_at__isnull=False)
+    if ids is not None:
+        rows = rows.filter(id__in=ids)
+    return rows.update(failed_at=None, attempts=0)
+
+
+def events_purge(*, older_than: timedelta) -> tuple[int, int]:
+    """Delete published outbox rows and processed-event ids older than `older_than`."""
+    cutoff = timezone.now() - older_than
+    outbox, _ = OutboxMessage.objects.filter(published_at__lt=cutoff).delete()
+    inbox, _ = ProcessedEvent.objects.filter(processed_at__lt=cutoff).delete()
+    return outbox, inbox

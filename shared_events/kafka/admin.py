@@ -1,0 +1,73 @@
+"""Broker readiness and explicit topic creation."""
+
+import logging
+import time
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from shared_events.kafka.config import KafkaSettings
+from shared_events.topics import all_topics
+
+logger = logging.getLogger(__name__)
+
+
+_quiet = logging.getLogger("shared_events.kafka.probe")
+_quiet.addHandler(logging.NullHandler())
+_quiet.propagate = False
+
+
+def broker_ready(settings: KafkaSettings, *, timeout: float = 2.0) -> bool:
+    """Ask the cluster for its metadata: True when a broker answers."""
+    # Connection-refused noise is expected while waiting; keep it out of the logs.
+    client = AdminClient(
+        {**settings.client_config(), "socket.timeout.ms": int(timeout * 1000)}, logger=_quiet
+    )
+    try:
+        metadata = client.list_topics(timeout=timeout)
+    except KafkaException:
+        return False
+    return bool(metadata.brokers)
+
+
+def wait_for_broker(settings: KafkaSettings, *, timeout: float = 60.0) -> None:
+    """Block until a broker answers, or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while not broker_ready(settings):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no Kafka broker answered at {settings.bootstrap_servers}")
+        time.sleep(0.2)
+
+
+def topics_ensure(settings: KafkaSettings, topics: list[str] | None = None) -> list[str]:
+    """Create the saga's topics that do not exist yet; return the names created."""
+    client = AdminClient(settings.client_config())
+    wanted = topics if topics is not None else all_topics(namespace=settings.namespace)
+    existing = set(client.list_topics(timeout=10).topics)
+    missing = [
+        NewTopic(
+            name,
+            num_partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor,
+            config={"min.insync.replicas": str(min(2, settings.topic_replication_factor))},
+        )
+        for name in wanted
+        if name not in existing
+    ]
+    if not missing:
+        return []
+    created = []
+    for name, future in client.create_topics(missing, operation_timeout=30).items():
+        try:
+            future.result()
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                raise
+    # Metadata propagates asynchronously; wait until every topic is visible.
+    deadline = time.monotonic() + 30
+    while not set(wanted) <= set(client.list_topics(timeout=10).topics):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics not visible after creation: {wanted}")
+        time.sleep(0.1)
+    return created

@@ -1,0 +1,207 @@
+"""The consumer loop: poll, process, dead-letter what cannot succeed, commit what is done.
+
+Offsets move only after an event's effect is committed (or it is safely dead-lettered),
+so a crash at any point redelivers at most the events whose offsets were not committed;
+the inbox makes that redelivery harmless.
+"""
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+
+from shared_events.errors import PermanentEventError, TransientEventError
+from shared_events.kafka.config import KafkaSettings
+from shared_events.kafka.producer import EventProducer, OutgoingMessage
+from shared_events.topics import dead_letter_topic
+
+logger = logging.getLogger(__name__)
+
+MessageProcessor = Callable[[Message], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """How often, and how patiently, a transient failure is retried in place."""
+
+    attempts: int = 5
+    first_backoff: float = 0.2
+    max_backoff: float = 5.0
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.first_backoff * 2 ** (attempt - 1), self.max_backoff)
+
+
+class ConsumerLoop:
+    """Consume `topics` as `group_id`, handing each message to `process`.
+
+    `process` raises PermanentEventError for a message that can never succeed (it is
+    dead-lettered with its original bytes) and TransientEventError for a passing failure
+    (retried with backoff; if it persists the partition is rewound and tried again later).
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: KafkaSettings,
+        group_id: str,
+        topics: list[str],
+        process: MessageProcessor,
+        retry: RetryPolicy = RetryPolicy(),
+        batch_size: int = 200,
+        poll_timeout: float = 0.5,
+    ) -> None:
+        self._settings = settings
+        self._group_id = group_id
+        self._topics = topics
+        self._process = process
+        self._retry = retry
+        self._batch_size = batch_size
+        self._poll_timeout = poll_timeout
+        self._stopping = False
+        self._pending: dict[tuple[str, int], int] = {}
+        self._consumer: Consumer | None = None
+        self._dead_letters: EventProducer | None = None
+
+    def stop(self) -> None:
+        """Finish the current message, commit, and leave the loop."""
+        self._stopping = True
+
+    def run(self) -> None:
+        consumer = self._consumer = Consumer(self._settings.consumer_config(self._group_id))
+        self._dead_letters = EventProducer(self._settings)
+        consumer.subscribe(self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        logger.info("consuming %s as group %s", ", ".join(self._topics), self._group_id)
+        try:
+            while not self._stopping:
+                self._handle_batch(self._next_batch(consumer))
+                self._commit()
+        finally:
+            self._commit()
+            consumer.close()
+            self._dead_letters.close()
+            logger.info("consumer for group %s closed", self._group_id)
+
+    def _next_batch(self, consumer: Consumer) -> list[Message]:
+        # Wait for one message, then take whatever else is already fetched: a batch
+        # helps throughput without holding a lone message back for the poll timeout.
+        first = consumer.poll(self._poll_timeout)
+        if first is None:
+            return []
+        return [first, *consumer.consume(self._batch_size - 1, 0)]
+
+    def _handle_batch(self, messages: list[Message]) -> None:
+        rewound: set[tuple[str, int]] = set()
+        for message in messages:
+            if message.error():
+                self._log_client_error(message.error())
+                continue
+            partition = (message.topic(), message.partition())
+            if partition in rewound:
+                continue  # redelivered after the rewind below
+            if self._stopping:
+                self._rewind(message)
+                rewound.add(partition)
+                continue
+            if self._handle(message):
+                self._mark_done(message)
+            else:
+                self._rewind(message)
+                rewound.add(partition)
+
+    def _handle(self, message: Message) -> bool:
+        """Process one message; True when its offset may be committed."""
+        for attempt in range(1, self._retry.attempts + 1):
+            try:
+                self._process(message)
+                return True
+            except PermanentEventError as exc:
+                return self._dead_letter(message, exc, attempt)
+            except TransientEventError as exc:
+                delay = self._retry.backoff(attempt)
+                logger.warning(
+                    "transient failure on %s[%d]@%d (attempt %d/%d), retrying in %.1fs: %s",
+                    message.topic(), message.partition(), message.offset(),
+                    attempt, self._retry.attempts, delay, exc,
+                )
+                if self._stopping:
+                    return False
+                time.sleep(delay)
+            except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the consumer
+                logger.exception("unexpected error handling %s[%d]@%d",
+                                 message.topic(), message.partition(), message.offset())
+                return self._dead_letter(message, exc, attempt)
+        return False
+
+    def _dead_letter(self, message: Message, error: BaseException, attempts: int) -> bool:
+        """Publish the original bytes to the dead-letter topic; True once Kafka has them."""
+        assert self._dead_letters is not None
+        topic = dead_letter_topic(message.topic())
+        headers = list(message.headers() or []) + [
+            ("dlq.error.class", type(error).__name__.encode()),
+            ("dlq.error.message", str(error)[:2000].encode()),
+            ("dlq.consumer.group", self._group_id.encode()),
+            ("dlq.original.topic", message.topic().encode()),
+            ("dlq.original.partition", str(message.partition()).encode()),
+            ("dlq.original.offset", str(message.offset()).encode()),
+            ("dlq.attempts", str(attempts).encode()),
+            ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        outgoing = OutgoingMessage(topic=topic, key=message.key(), value=message.value() or b"",
+                                   headers=headers)
+        [report] = self._dead_letters.publish_batch([outgoing], timeout=10.0)
+        if not report.delivered:
+            logger.error("could not dead-letter %s[%d]@%d: %s", message.topic(),
+                         message.partition(), message.offset(), report.error)
+            return False
+        logger.error(
+            "dead-lettered %s[%d]@%d to %s: %s: %s", message.topic(), message.partition(),
+            message.offset(), topic, type(error).__name__, error,
+        )
+        return True
+
+    def _mark_done(self, message: Message) -> None:
+        self._pending[(message.topic(), message.partition())] = message.offset() + 1
+
+    def _rewind(self, message: Message) -> None:
+        assert self._consumer is not None
+        self._consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
+        if not self._stopping:
+            time.sleep(self._retry.max_backoff)
+
+    def _commit(self, only: list[TopicPartition] | None = None) -> None:
+        assert self._consumer is not None
+        keys = {(tp.topic, tp.partition) for tp in only} if only is not None else None
+        offsets = [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in self._pending.items()
+            if keys is None or (topic, partition) in keys
+        ]
+        if not offsets:
+            return
+        if self._settings.enable_auto_commit:
+            self._consumer.store_offsets(offsets=offsets)
+        else:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        for tp in offsets:
+            self._pending.pop((tp.topic, tp.partition), None)
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        logger.info("assigned %s", _describe(partitions))
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._commit(only=partitions)
+        logger.info("revoked %s", _describe(partitions))
+
+    @staticmethod
+    def _log_client_error(error: KafkaError) -> None:
+        if error.fatal():
+            raise RuntimeError(f"fatal Kafka error: {error}")
+        logger.warning("kafka client error: %s", error)
+
+
+def _describe(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing"

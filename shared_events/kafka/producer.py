@@ -1,0 +1,69 @@
+"""Batch publishing with per-message delivery reports."""
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from shared_events.kafka.config import KafkaSettings
+
+logger = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclasses.dataclass(frozen=True)
+class OutgoingMessage:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Headers
+
+
+@dataclasses.dataclass
+class DeliveryReport:
+    delivered: bool = False
+    error: str = "no delivery report before the flush timeout"
+
+
+class EventProducer:
+    """An idempotent producer that sends a batch and waits for Kafka to acknowledge it."""
+
+    def __init__(self, settings: KafkaSettings, **overrides: object) -> None:
+        self._producer = Producer({**settings.producer_config(), **overrides})
+
+    def publish_batch(
+        self, messages: Sequence[OutgoingMessage], *, timeout: float = 20.0
+    ) -> list[DeliveryReport]:
+        """Produce every message, flush once, and report each one's delivery."""
+        reports = [DeliveryReport() for _ in messages]
+
+        def on_delivery(report: DeliveryReport):  # type: ignore[no-untyped-def]
+            def callback(err: KafkaError | None, _msg: Message) -> None:
+                report.delivered = err is None
+                report.error = "" if err is None else str(err)
+
+            return callback
+
+        for message, report in zip(messages, reports, strict=True):
+            while True:
+                try:
+                    self._producer.produce(
+                        message.topic,
+                        value=message.value,
+                        key=message.key,
+                        headers=message.headers,
+                        on_delivery=on_delivery(report),
+                    )
+                    break
+                except BufferError:
+                    # Local queue full: serve delivery reports to make room.
+                    self._producer.poll(0.05)
+        remaining = self._producer.flush(timeout)
+        if remaining:
+            logger.warning("kafka flush left %d message(s) unacknowledged", remaining)
+        return reports
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._producer.flush(timeout)

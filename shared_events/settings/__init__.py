@@ -1,0 +1,1 @@
+"""Settings shared by both services, one module per concern, all read from the environment."""

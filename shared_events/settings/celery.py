@@ -1,0 +1,30 @@
+"""Celery settings: the outbox relay kicked on commit and swept by beat, plus housekeeping."""
+
+from datetime import timedelta
+from typing import Any
+
+RELAY_SWEEP_SECONDS = 2.0
+
+
+def celery_settings(*, broker_url: str, sweep_seconds: float = RELAY_SWEEP_SECONDS) -> dict[str, Any]:
+    """Return the CELERY_* settings of one service."""
+    return {
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_TASK_IGNORE_RESULT": True,
+        "CELERY_TASK_ACKS_LATE": True,
+        "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
+        "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
+        "CELERY_BEAT_SCHEDULE": {
+            "relay-outbox-sweep": {
+                "task": "shared_events.relay_outbox",
+                "schedule": timedelta(seconds=sweep_seconds),
+                # A tick that waits behind a long relay is useless: let it expire.
+                "options": {"expires": sweep_seconds},
+            },
+            "purge-events": {
+                "task": "shared_events.purge_events",
+                "schedule": timedelta(hours=1),
+                "options": {"expires": 600},
+            },
+        },
+    }

@@ -1,0 +1,118 @@
+"""The consumer loop against the real broker: commits, dead letters, transient retries."""
+
+import threading
+import time
+import uuid
+
+import pytest
+from confluent_kafka import Message
+from confluent_kafka.admin import AdminClient
+
+from shared_events.errors import EventDecodeError, TransientEventError
+from shared_events.kafka.admin import topics_ensure
+from shared_events.kafka.consumer import ConsumerLoop, RetryPolicy
+from shared_events.topics import dead_letter_topic
+from tests.support.kafka import header, produce_raw, read_topic
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+def topic(kafka_settings):
+    name = f"{kafka_settings.namespace}loop-{uuid.uuid4().hex[:8]}"
+    topics_ensure(kafka_settings, [name, dead_letter_topic(name)])
+    return name
+
+
+def _run_until(loop: ConsumerLoop, done, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "consumer did not get there in time"
+        time.sleep(0.05)
+    loop.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def _committed(settings, group: str, topic: str) -> int:
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+    admin = AdminClient(settings.client_config())
+    result = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result()
+    return sum(tp.offset for tp in result.topic_partitions if tp.topic == topic and tp.offset > 0)
+
+
+def test_poison_message_is_dead_lettered_with_headers_and_the_rest_is_processed(kafka_settings, topic):
+    # given a poison message between two good ones, on one partition
+    for value in (b"good-1", b"poison", b"good-2"):
+        produce_raw(kafka_settings, topic, value, key=b"same-key",
+                    headers=[("event_type", b"Test")])
+    processed: list[bytes] = []
+
+    def process(message: Message) -> None:
+        if message.value() == b"poison":
+            raise EventDecodeError("cannot read this")
+        processed.append(message.value())
+
+    group = f"{kafka_settings.namespace}group-{uuid.uuid4().hex[:6]}"
+    loop = ConsumerLoop(settings=kafka_settings, group_id=group, topics=[topic], process=process)
+
+    # when
+    _run_until(loop, lambda: len(processed) == 2)
+
+    # then
+    assert processed == [b"good-1", b"good-2"]
+    [dead] = read_topic(kafka_settings, dead_letter_topic(topic), until=lambda ms: len(ms) >= 1)
+    assert dead.value() == b"poison" and dead.key() == b"same-key"
+    assert header(dead, "dlq.error.class") == "EventDecodeError"
+    assert header(dead, "dlq.error.message") == "cannot read this"
+    assert header(dead, "dlq.consumer.group") == group
+    assert header(dead, "dlq.original.topic") == topic
+    assert header(dead, "dlq.original.offset") == "1"
+    assert header(dead, "dlq.original.partition") is not None
+    assert header(dead, "event_type") == "Test"  # original headers are kept
+    assert _committed(kafka_settings, group, topic) == 3
+
+
+def test_transient_failure_is_retried_without_skipping_the_message(kafka_settings, topic):
+    produce_raw(kafka_settings, topic, b"flaky", key=b"k")
+    attempts: list[int] = []
+
+    def process(message: Message) -> None:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise TransientEventError("database restarting")
+
+    group = f"{kafka_settings.namespace}group-{uuid.uuid4().hex[:6]}"
+    loop = ConsumerLoop(settings=kafka_settings, group_id=group, topics=[topic], process=process,
+                        retry=RetryPolicy(attempts=5, first_backoff=0.01, max_backoff=0.05))
+    _run_until(loop, lambda: len(attempts) >= 3)
+    assert len(attempts) == 3
+    assert _committed(kafka_settings, group, topic) == 1
+
+
+def test_uncommitted_work_is_redelivered_to_the_next_consumer(kafka_settings, topic):
+    # given a consumer that stops while the database stays unavailable
+    produce_raw(kafka_settings, topic, b"needs-db", key=b"k")
+    group = f"{kafka_settings.namespace}group-{uuid.uuid4().hex[:6]}"
+    failures: list[int] = []
+
+    def failing(message: Message) -> None:
+        failures.append(1)
+        raise TransientEventError("database down")
+
+    retry = RetryPolicy(attempts=2, first_backoff=0.01, max_backoff=0.05)
+    _run_until(ConsumerLoop(settings=kafka_settings, group_id=group, topics=[topic],
+                            process=failing, retry=retry), lambda: len(failures) >= 2)
+
+    # when a new consumer of the same group starts
+    seen: list[bytes] = []
+    _run_until(ConsumerLoop(settings=kafka_settings, group_id=group, topics=[topic],
+                            process=lambda m: seen.append(m.value()), retry=retry),
+               lambda: bool(seen))
+
+    # then the message was neither lost nor dead-lettered
+    assert seen == [b"needs-db"]
+    assert _committed(kafka_settings, group, topic) == 1
