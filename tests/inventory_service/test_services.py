@@ -1,0 +1,170 @@
+"""Reserving, releasing, selling and restocking stock, on the real database."""
+
+import json
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from inventory_service.stock import services
+from inventory_service.stock.handlers import HANDLERS
+from inventory_service.stock.models import Product, Reservation, ReservationStatus
+from shared_events.contracts import (
+    OrderCancelledIntegrationEvent,
+    OrderCreatedIntegrationEvent,
+    OrderLine,
+    OrderStatusChangedIntegrationEvent,
+)
+from shared_events.django.inbox import event_apply
+from shared_events.django.models import OutboxMessage
+from tests.inventory_service.factories import event, product_create
+
+pytestmark = pytest.mark.django_db
+
+
+def _created(order_id: uuid.UUID, *lines: tuple[str, int]) -> OrderCreatedIntegrationEvent:
+    return OrderCreatedIntegrationEvent(
+        order_id=order_id, customer_id="c",
+        lines=tuple(OrderLine(sku=sku, quantity=q) for sku, q in lines),
+    )
+
+
+def _apply(payload, event_id=None) -> bool:  # type: ignore[no-untyped-def]
+    return event_apply(event(payload, event_id=event_id), HANDLERS[type(payload)])
+
+
+def _published(**filters) -> list[tuple[str, dict]]:  # type: ignore[no-untyped-def]
+    rows = OutboxMessage.objects.filter(**filters).order_by("id")
+    return [(r.event_type, json.loads(r.body)["payload"]) for r in rows]
+
+
+def _stock(sku: str) -> tuple[int, int, int]:
+    p = Product.objects.get(sku=sku)
+    return p.available_quantity, p.reserved_quantity, p.sold_quantity
+
+
+def test_reserving_takes_every_line_and_publishes_prices_and_total():
+    a = product_create(unit_price=Decimal("2.50"), available_quantity=10)
+    b = product_create(unit_price=Decimal("4.00"), available_quantity=5)
+    order_id = uuid.uuid4()
+
+    _apply(_created(order_id, (a.sku, 2), (b.sku, 1)))
+
+    assert _stock(a.sku) == (8, 2, 0) and _stock(b.sku) == (4, 1, 0)
+    assert Reservation.objects.get(order_id=order_id).status == ReservationStatus.RESERVED
+    [(event_type, payload)] = _published(correlation_id=str(order_id),
+                                         event_type="StockReservedIntegrationEvent")
+    assert payload["total_amount"] == "9.00"
+    assert {l["sku"]: l["unit_price"] for l in payload["lines"]} == {a.sku: "2.50", b.sku: "4.00"}
+
+
+def test_reservation_is_all_or_nothing():
+    plenty = product_create(available_quantity=10)
+    scarce = product_create(available_quantity=1)
+    order_id = uuid.uuid4()
+
+    _apply(_created(order_id, (plenty.sku, 3), (scarce.sku, 2)))
+
+    assert _stock(plenty.sku) == (10, 0, 0) and _stock(scarce.sku) == (1, 0, 0)
+    [(event_type, payload)] = _published(correlation_id=str(order_id))
+    assert event_type == "ReservationFailedIntegrationEvent"
+    assert payload["reason_code"] == "insufficient_stock" and payload["sku"] == scarce.sku
+    assert "2 requested, 1 available" in payload["reason"]
+
+
+def test_unknown_sku_fails_the_reservation_with_its_reason():
+    known = product_create()
+    order_id = uuid.uuid4()
+    _apply(_created(order_id, (known.sku, 1), ("NOPE-404", 1)))
+    [(_, payload)] = _published(correlation_id=str(order_id))
+    assert payload["reason_code"] == "unknown_sku" and payload["sku"] == "NOPE-404"
+    assert _stock(known.sku) == (10, 0, 0)
+
+
+def test_a_redelivered_order_created_reserves_once():
+    product = product_create(available_quantity=10)
+    order_id, event_id = uuid.uuid4(), uuid.uuid4()
+    assert _apply(_created(order_id, (product.sku, 4)), event_id) is True
+    assert _apply(_created(order_id, (product.sku, 4)), event_id) is False
+    # even a second OrderCreated with a new event id finds the reservation and does nothing
+    _apply(_created(order_id, (product.sku, 4)))
+    assert _stock(product.sku) == (6, 4, 0)
+
+
+def test_cancel_releases_stock_and_confirms_with_the_order_id():
+    product = product_create(available_quantity=10, low_stock_threshold=3)
+    order_id = uuid.uuid4()
+    _apply(_created(order_id, (product.sku, 8)))
+
+    _apply(OrderCancelledIntegrationEvent(order_id=order_id))
+
+    assert _stock(product.sku) == (10, 0, 0)
+    assert Reservation.objects.get(order_id=order_id).status == ReservationStatus.RELEASED
+    confirmations = [p for t, p in _published(correlation_id=str(order_id))
+                     if t == "StockLevelNormalizedIntegrationEvent" and p["order_id"]]
+    assert confirmations == [{"order_id": str(order_id), "levels": [
+        {"sku": product.sku, "available_quantity": 10, "low_stock_threshold": 3}]}]
+
+
+def test_cancel_before_create_is_confirmed_and_remembered():
+    product = product_create(available_quantity=10)
+    order_id = uuid.uuid4()
+
+    _apply(OrderCancelledIntegrationEvent(order_id=order_id))
+    _apply(_created(order_id, (product.sku, 2)))  # arrives late
+
+    assert _stock(product.sku) == (10, 0, 0)
+    assert Reservation.objects.get(order_id=order_id).status == ReservationStatus.CANCELLED
+    assert [t for t, _ in _published(correlation_id=str(order_id))] == [
+        "StockLevelNormalizedIntegrationEvent"]
+
+
+def test_shipping_turns_the_reservation_into_a_sale():
+    product = product_create(available_quantity=10)
+    order_id = uuid.uuid4()
+    _apply(_created(order_id, (product.sku, 3)))
+    _apply(OrderStatusChangedIntegrationEvent(order_id=order_id, old_status="confirmed",
+                                              new_status="shipped"))
+    assert _stock(product.sku) == (7, 0, 3)
+    assert Reservation.objects.get(order_id=order_id).status == ReservationStatus.SOLD
+    # a cancellation after shipping releases nothing
+    _apply(OrderCancelledIntegrationEvent(order_id=order_id))
+    assert _stock(product.sku) == (7, 0, 3)
+
+
+def test_stock_level_events_on_crossing_the_threshold_and_zero():
+    product = product_create(available_quantity=5, low_stock_threshold=3)
+    sku = product.sku
+
+    _apply(_created(uuid.uuid4(), (sku, 2)))   # 5 -> 3: at threshold
+    _apply(_created(uuid.uuid4(), (sku, 3)))   # 3 -> 0: depleted
+    services.product_restock(sku=sku, quantity=10)  # 0 -> 10: back above
+
+    levels = [(t, p) for t, p in _published() if t != "StockReservedIntegrationEvent"
+              and not (t == "StockLevelNormalizedIntegrationEvent" and p.get("order_id"))]
+    assert levels == [
+        ("StockLevelWarningIntegrationEvent",
+         {"sku": sku, "available_quantity": 3, "low_stock_threshold": 3}),
+        ("StockDepletedIntegrationEvent", {"sku": sku}),
+        ("StockLevelNormalizedIntegrationEvent",
+         {"order_id": None, "levels": [{"sku": sku, "available_quantity": 10,
+                                        "low_stock_threshold": 3}]}),
+    ]
+    row = OutboxMessage.objects.filter(event_type="StockDepletedIntegrationEvent").get()
+    assert row.message_key == sku
+
+
+def test_restock_counts_as_received_stock():
+    product = product_create(available_quantity=4)
+    services.product_restock(sku=product.sku, quantity=6)
+    product.refresh_from_db()
+    assert (product.available_quantity, product.received_quantity) == (10, 10)
+
+
+def test_the_database_refuses_negative_or_unbalanced_stock():
+    product = product_create(available_quantity=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.objects.filter(sku=product.sku).update(available_quantity=-1, received_quantity=-1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.objects.filter(sku=product.sku).update(available_quantity=5)

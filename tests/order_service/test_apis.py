@@ -1,0 +1,101 @@
+"""The Order HTTP API: validation, status codes and authentication."""
+
+import uuid
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from order_service.orders.models import Order
+from shared_events.django.models import OutboxMessage
+from tests.order_service.factories import order_create
+
+pytestmark = pytest.mark.django_db
+
+VALID = {"customer_id": "c-1", "lines": [{"sku": "KEYBOARD-01", "quantity": 2}]}
+
+
+@pytest.fixture
+def client() -> APIClient:
+    user = get_user_model().objects.create_user("alice", password="pw")
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_place_order_returns_201_pending_with_an_id(client):
+    response = client.post("/api/orders/", VALID, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "pending"
+    assert Order.objects.filter(id=uuid.UUID(body["id"])).exists()
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"lines": VALID["lines"]}, "customer_id"),
+    ({"customer_id": "c"}, "lines"),
+    ({"customer_id": "c", "lines": []}, "lines"),
+    ({"customer_id": "c", "lines": [{"sku": "bad sku!", "quantity": 1}]}, "lines"),
+    ({"customer_id": "c", "lines": [{"sku": "AB", "quantity": 0}]}, "lines"),
+    ({"customer_id": "c", "lines": [{"sku": "AB", "quantity": -3}]}, "lines"),
+    ({"customer_id": "c", "lines": [{"sku": "AB", "quantity": 10**9}]}, "lines"),
+    ({"customer_id": "c", "lines": [{"sku": "AB", "quantity": 1}, {"sku": "AB", "quantity": 2}]},
+     "lines"),
+])
+def test_invalid_orders_get_400_with_field_errors_and_nothing_is_written(client, payload, field):
+    response = client.post("/api/orders/", payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Order.objects.exists()
+    assert not OutboxMessage.objects.exists()
+
+
+def test_malformed_json_is_a_400(client):
+    response = client.post("/api/orders/", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert "detail" in response.json()
+    assert not Order.objects.exists()
+
+
+def test_writes_need_authentication_reads_do_not():
+    anonymous = APIClient()
+    assert anonymous.post("/api/orders/", VALID, format="json").status_code in (401, 403)
+    assert anonymous.get("/api/orders/").status_code == 200
+
+
+def test_basic_and_token_authentication_work():
+    get_user_model().objects.create_user("bob", password="secret")
+    basic = APIClient()
+    basic.credentials(HTTP_AUTHORIZATION="Basic Ym9iOnNlY3JldA==")  # bob:secret
+    assert basic.post("/api/orders/", VALID, format="json").status_code == 201
+    token = APIClient().post("/api/auth/token/", {"username": "bob", "password": "secret"}).json()
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Token {token['token']}")
+    assert bearer.post("/api/orders/", VALID, format="json").status_code == 201
+
+
+def test_list_is_paginated_and_filters_by_status_and_customer(client):
+    order_create(customer_id="c-1")
+    order_create(customer_id="c-2")
+    response = client.get("/api/orders/", {"customer_id": "c-2", "status": "pending"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 1 and body["results"][0]["customer_id"] == "c-2"
+    assert client.get("/api/orders/", {"status": "nonsense"}).status_code == 400
+
+
+def test_cancel_is_202_and_shipping_a_pending_order_is_409(client):
+    order = order_create()
+    ship = client.post(f"/api/orders/{order.id}/ship/")
+    assert ship.status_code == 409
+    assert ship.json() == {"message": "Only confirmed orders can be shipped; this one is pending.",
+                           "extra": {"status": "pending"}}
+    cancel = client.post(f"/api/orders/{order.id}/cancel/", {}, format="json")
+    assert cancel.status_code == 202 and cancel.json()["status"] == "cancelling"
+
+
+def test_patch_changes_note_and_unknown_orders_are_404(client):
+    order = order_create()
+    response = client.patch(f"/api/orders/{order.id}/", {"note": "leave at door"}, format="json")
+    assert response.status_code == 200 and response.json()["note"] == "leave at door"
+    assert client.get(f"/api/orders/{uuid.uuid4()}/").status_code == 404
