@@ -37,6 +37,7 @@ class StackError(Exception):
 @dataclasses.dataclass(frozen=True)
 class StackConfig:
     run_dir: Path
+    data_dir: Path
     database_urls: dict[str, str]
     broker_urls: dict[str, str]
     kafka_bootstrap: str
@@ -47,20 +48,26 @@ class StackConfig:
     def from_env(cls) -> "StackConfig":
         env = os.environ
         return cls(
-            run_dir=Path(env.get("SAGA_RUN_DIR", ROOT / ".run")).resolve(),
+            run_dir=Path(env.get("SAGA_RUN_DIR", ROOT / ".run" / "dev")).resolve(),
+            data_dir=Path(env.get("SAGA_DATA_DIR", ROOT / ".run" / "data")).resolve(),
             database_urls={
-                "order": env.get("ORDER_DATABASE_URL",
-                                 "postgres://saga:saga@127.0.0.1:5432/order_service"),
-                "inventory": env.get("INVENTORY_DATABASE_URL",
-                                     "postgres://saga:saga@127.0.0.1:5432/inventory_service"),
+                "order": env.get(
+                    "ORDER_DATABASE_URL", "postgres://saga:saga@127.0.0.1:5432/order_service"
+                ),
+                "inventory": env.get(
+                    "INVENTORY_DATABASE_URL",
+                    "postgres://saga:saga@127.0.0.1:5432/inventory_service",
+                ),
             },
             broker_urls={
                 "order": env.get("ORDER_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
                 "inventory": env.get("INVENTORY_CELERY_BROKER_URL", "redis://127.0.0.1:6379/1"),
             },
             kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
-            ports={"order": int(env.get("ORDER_PORT", "8001")),
-                   "inventory": int(env.get("INVENTORY_PORT", "8002"))},
+            ports={
+                "order": int(env.get("ORDER_PORT", "8001")),
+                "inventory": int(env.get("INVENTORY_PORT", "8002")),
+            },
             web_workers=int(env.get("WEB_WORKERS", "2")),
         )
 
@@ -72,7 +79,8 @@ class StackConfig:
             "INVENTORY_CELERY_BROKER_URL": self.broker_urls["inventory"],
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "DJANGO_SETTINGS_MODULE": os.environ.get(
-                f"{service.upper()}_DJANGO_SETTINGS_MODULE", f"{service}_service.settings.dev"),
+                f"{service.upper()}_DJANGO_SETTINGS_MODULE", f"{service}_service.settings.dev"
+            ),
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -110,8 +118,14 @@ def postgres_ready(url: str) -> bool:
 
     parsed = urllib.parse.urlsplit(url)
     try:
-        psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
-                         password=parsed.password, dbname="postgres", connect_timeout=2).close()
+        psycopg2.connect(
+            host=parsed.hostname,
+            port=parsed.port or 5432,
+            user=parsed.username,
+            password=parsed.password,
+            dbname="postgres",
+            connect_timeout=2,
+        ).close()
         return True
     except psycopg2.OperationalError:
         return False
@@ -156,8 +170,9 @@ def apt_install(packages: list[str]) -> None:
 
 
 def postgres_bindir() -> Path | None:
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                        key=lambda p: int(Path(p).parts[-3]))
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3])
+    )
     return Path(candidates[-1]).parent if candidates else None
 
 
@@ -172,8 +187,16 @@ def kafka_libs() -> Path:
         apt_install(["maven"])
     log(f"fetching Apache Kafka {version} jars from Maven Central")
     subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(KAFKA_DIR / "pom.xml"), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(KAFKA_DIR / "pom.xml"),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={libs}",
+        ],
         check=True,
     )
     done.touch()
@@ -183,7 +206,7 @@ def kafka_libs() -> Path:
 def _pom_property(name: str) -> str:
     text = (KAFKA_DIR / "pom.xml").read_text()
     start = text.index(f"<{name}>") + len(name) + 2
-    return text[start:text.index(f"</{name}>")]
+    return text[start : text.index(f"</{name}>")]
 
 
 # --- supervisord programs -------------------------------------------------------------
@@ -204,31 +227,48 @@ class Program:
 def infra_programs(config: StackConfig) -> list[Program]:
     """Local servers for whatever is not reachable already."""
     programs = []
-    run = config.run_dir
+    data = config.data_dir
     pg_urls = {host_port(u, 5432): u for u in config.database_urls.values()}
     for (host, port), url in pg_urls.items():
         if postgres_ready(url):
             log(f"using PostgreSQL at {host}:{port}")
             continue
         if tcp_open(host, port):
-            raise StackError(f"PostgreSQL at {host}:{port} refused {url!r}; set the *_DATABASE_URL "
-                             "variables to a server and role that work")
-        programs.append(_postgres_program(run / "postgres", port, url))
+            raise StackError(
+                f"PostgreSQL at {host}:{port} refused {url!r}; set the *_DATABASE_URL "
+                "variables to a server and role that work"
+            )
+        programs.append(_postgres_program(data / "postgres", port, url))
     for host, port in {host_port(u, 6379) for u in config.broker_urls.values()}:
         if tcp_open(host, port):
             log(f"using Redis at {host}:{port}")
             continue
         if not shutil.which("redis-server"):
             apt_install(["redis-server"])
-        (run / "redis").mkdir(parents=True, exist_ok=True)
-        programs.append(Program(
-            "redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(port),
-                      "--dir", str(run / "redis"), "--save", "", "--appendonly", "no"],
-            group="infra"))
+        (data / "redis").mkdir(parents=True, exist_ok=True)
+        programs.append(
+            Program(
+                "redis",
+                [
+                    "redis-server",
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--dir",
+                    str(data / "redis"),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+                group="infra",
+            )
+        )
     if kafka_ready(config.kafka_bootstrap):
         log(f"using Kafka at {config.kafka_bootstrap}")
     else:
-        programs.append(_kafka_program(run / "kafka", config.kafka_bootstrap))
+        programs.append(_kafka_program(data / "kafka", config.kafka_bootstrap))
     return programs
 
 
@@ -249,16 +289,46 @@ def _postgres_program(base: Path, port: int, url: str) -> Program:
         if user:
             shutil.chown(base, user)
             shutil.chown(password_file, user)
-        _run_as(user, [str(bindir / "initdb"), "-D", str(data), "-U", parsed.username or "saga",
-                       f"--pwfile={password_file}", "--auth-local=trust",
-                       "--auth-host=scram-sha-256", "-E", "UTF8", "--no-instructions"])
+        _run_as(
+            user,
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                parsed.username or "saga",
+                f"--pwfile={password_file}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ],
+        )
         password_file.unlink()
     return Program(
         "postgres",
-        [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(base),
-         "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200",
-         "-c", "fsync=on", "-c", "synchronous_commit=on"],
-        group="infra", user=user, stopsignal="INT", stopwaitsecs=30,
+        [
+            str(bindir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(base),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "fsync=on",
+            "-c",
+            "synchronous_commit=on",
+        ],
+        group="infra",
+        user=user,
+        stopsignal="INT",
+        stopwaitsecs=30,
     )
 
 
@@ -271,25 +341,36 @@ def _kafka_program(base: Path, bootstrap: str) -> Program:
     if not shutil.which("java"):
         apt_install(["openjdk-17-jre-headless"])
     libs = kafka_libs()
-    host, port = host_port(bootstrap.split(",")[0], 9092)
+    _host, port = host_port(bootstrap.split(",")[0], 9092)
     data, logs = base / "data", base / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     properties = base / "server.properties"
     properties.write_text(
-        (KAFKA_DIR / "server.properties").read_text()
-        .replace("@PORT@", str(port)).replace("@CONTROLLER_PORT@", str(port + 1))
+        (KAFKA_DIR / "server.properties")
+        .read_text()
+        .replace("@PORT@", str(port))
+        .replace("@CONTROLLER_PORT@", str(port + 1))
         .replace("@DATA_DIR@", str(data))
     )
-    java = ["java", "-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-cp", f"{libs}/*",
-            f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.yaml'}",
-            f"-Dkafka.logs.dir={logs}"]
+    java = [
+        "java",
+        "-Xms256m",
+        "-Xmx1g",
+        "-XX:+UseG1GC",
+        "-cp",
+        f"{libs}/*",
+        f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.yaml'}",
+        f"-Dkafka.logs.dir={logs}",
+    ]
     if not (data / "meta.properties").exists():
         log(f"formatting Kafka storage in {data}")
         cluster_id = _kafka_cluster_id()
-        subprocess.run(java + ["kafka.tools.StorageTool", "format", "-t", cluster_id,
-                               "-c", str(properties)], check=True, stdout=subprocess.DEVNULL)
-    return Program("kafka", java + ["kafka.Kafka", str(properties)], group="infra",
-                   stopwaitsecs=30)
+        subprocess.run(
+            [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return Program("kafka", [*java, "kafka.Kafka", str(properties)], group="infra", stopwaitsecs=30)
 
 
 def _kafka_cluster_id() -> str:
@@ -305,22 +386,65 @@ def app_programs(config: StackConfig) -> list[Program]:
         env = config.service_env(service)
         package = f"{service}_service"
         programs += [
-            Program(f"{service}-web", [
-                str(VENV_BIN / "gunicorn"), f"{package}.wsgi:application",
-                "--bind", f"127.0.0.1:{config.ports[service]}",
-                "--workers", str(config.web_workers), "--access-logfile", "-",
-            ], group="apps", env=env),
-            Program(f"{service}-worker", [
-                str(VENV_BIN / "celery"), "-A", package, "worker", "--loglevel", "INFO",
-                "--concurrency", "2", "--hostname", f"{service}@%%h",
-            ], group="apps", env=env),
-            Program(f"{service}-beat", [
-                str(VENV_BIN / "celery"), "-A", package, "beat", "--loglevel", "INFO",
-                "--schedule", str(run / f"{service}-beat-schedule"),
-            ], group="apps", env=env),
-            Program(f"{service}-consumer", [
-                PYTHON, str(ROOT / package / "manage.py"), "consume_events",
-            ], group="apps", env=env),
+            Program(
+                f"{service}-web",
+                [
+                    str(VENV_BIN / "gunicorn"),
+                    f"{package}.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{config.ports[service]}",
+                    "--workers",
+                    str(config.web_workers),
+                    "--access-logfile",
+                    "-",
+                ],
+                group="apps",
+                env=env,
+            ),
+            Program(
+                f"{service}-worker",
+                [
+                    str(VENV_BIN / "celery"),
+                    "-A",
+                    package,
+                    "worker",
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    "2",
+                    "--hostname",
+                    f"{service}@%%h",
+                ],
+                group="apps",
+                env=env,
+            ),
+            Program(
+                f"{service}-beat",
+                [
+                    str(VENV_BIN / "celery"),
+                    "-A",
+                    package,
+                    "beat",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(run / f"{service}-beat-schedule"),
+                ],
+                group="apps",
+                env=env,
+            ),
+            Program(
+                f"{service}-consumer",
+                [
+                    PYTHON,
+                    str(ROOT / package / "manage.py"),
+                    "consume_events",
+                    "--instance-id",
+                    f"{service}-consumer-1@{socket.gethostname()}",
+                ],
+                group="apps",
+                env=env,
+            ),
         ]
     return programs
 
@@ -380,8 +504,13 @@ def databases_ensure(config: StackConfig) -> None:
     for url in config.database_urls.values():
         parsed = urllib.parse.urlsplit(url)
         name = parsed.path.lstrip("/")
-        conn = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432,
-                                user=parsed.username, password=parsed.password, dbname="postgres")
+        conn = psycopg2.connect(
+            host=parsed.hostname,
+            port=parsed.port or 5432,
+            user=parsed.username,
+            password=parsed.password,
+            dbname="postgres",
+        )
         conn.autocommit = True
         with conn.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
@@ -394,8 +523,10 @@ def databases_ensure(config: StackConfig) -> None:
 def manage(config: StackConfig, service: str, *args: str) -> None:
     result = subprocess.run(
         [PYTHON, str(ROOT / f"{service}_service" / "manage.py"), *args],
-        env={**os.environ, **config.service_env(service)}, cwd=ROOT,
-        capture_output=True, text=True,
+        env={**os.environ, **config.service_env(service)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         sys.stderr.write(result.stdout + result.stderr)
@@ -430,15 +561,20 @@ class Supervisor:
         if pidfile.exists():
             pid = int(pidfile.read_text().strip() or 0)
             if pid and _alive(pid):
-                raise StackError(f"a stack is already running from {self.config.run_dir} "
-                                 f"(supervisord pid {pid}); stop it first")
+                raise StackError(
+                    f"a stack is already running from {self.config.run_dir} "
+                    f"(supervisord pid {pid}); stop it first"
+                )
         self.process = subprocess.Popen(
             [str(VENV_BIN / "supervisord"), "-c", str(self.conf)],
             start_new_session=True,  # our own signal handler decides when it stops
         )
         sock = self.config.run_dir / "supervisor.sock"
-        wait_until("supervisord", lambda: sock.exists() and self._ctl("status").returncode in
-                   (0, 3), timeout=30)
+        wait_until(
+            "supervisord",
+            lambda: sock.exists() and self._ctl("status").returncode in (0, 3),
+            timeout=30,
+        )
 
     def start_group(self, group: str) -> None:
         result = self._ctl("start", f"{group}:*")
@@ -446,8 +582,11 @@ class Supervisor:
             raise StackError(f"could not start {group}: {result.stdout.strip()}")
 
     def _ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(VENV_BIN / "supervisorctl"), "-c", str(self.conf), *args],
-                              capture_output=True, text=True)
+        return subprocess.run(
+            [str(VENV_BIN / "supervisorctl"), "-c", str(self.conf), *args],
+            capture_output=True,
+            text=True,
+        )
 
     def wait(self) -> int:
         assert self.process is not None
@@ -478,25 +617,33 @@ def _alive(pid: int) -> bool:
 def summary(config: StackConfig, infra: list[Program]) -> str:
     started = ", ".join(p.name for p in infra) or "none (all were already running)"
     o, i = config.ports["order"], config.ports["inventory"]
+    user = os.environ.get("DEMO_USERNAME", "demo")
+    password = os.environ.get("DEMO_PASSWORD", "demo")
     return f"""
   Order Service      http://127.0.0.1:{o}/api/orders/     admin: http://127.0.0.1:{o}/admin/
   Inventory Service  http://127.0.0.1:{i}/api/products/   admin: http://127.0.0.1:{i}/admin/
-  Login              {os.environ.get('DEMO_USERNAME', 'demo')} / {os.environ.get('DEMO_PASSWORD', 'demo')} (DEMO_USERNAME / DEMO_PASSWORD)
+  Login              {user} / {password}   (set DEMO_USERNAME / DEMO_PASSWORD to change)
   Kafka              {config.kafka_bootstrap}
   Started locally    {started}
-  Logs               {config.run_dir / 'logs'}/<process>.log
-  Processes          {', '.join(p.name for p in app_programs(config))}
+  Logs               {config.run_dir / "logs"}/<process>.log
+  Processes          {", ".join(p.name for p in app_programs(config))}
   Stop               Ctrl-C (or SIGTERM to this process)
 """
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
-    parser.add_argument("--infra-only", action="store_true",
-                        help="start only PostgreSQL, Redis and Kafka (as needed)")
+    parser.add_argument(
+        "--infra-only",
+        action="store_true",
+        help="start only PostgreSQL, Redis and Kafka (as needed)",
+    )
     parser.add_argument("--no-demo", action="store_true", help="skip demo products and user")
-    parser.add_argument("then", nargs=argparse.REMAINDER,
-                        help="after `--`: run this command once ready, then stop everything")
+    parser.add_argument(
+        "then",
+        nargs=argparse.REMAINDER,
+        help="after `--`: run this command once ready, then stop everything",
+    )
     args = parser.parse_args(argv)
     then = args.then[1:] if args.then[:1] == ["--"] else args.then
 
@@ -520,15 +667,17 @@ def main(argv: list[str] | None = None) -> int:
         supervisor.start()
         pg_url = next(iter(config.database_urls.values()))
         wait_until("PostgreSQL", lambda: postgres_ready(pg_url), timeout=60)
-        wait_until("Redis", lambda: all(redis_ready(u) for u in config.broker_urls.values()),
-                   timeout=30)
+        wait_until(
+            "Redis", lambda: all(redis_ready(u) for u in config.broker_urls.values()), timeout=30
+        )
         wait_until("Kafka", lambda: kafka_ready(config.kafka_bootstrap), timeout=90)
         setup_services(config, demo=not args.no_demo and not args.infra_only)
         if apps:
             supervisor.start_group("apps")
             for service in SERVICES:
-                wait_until(f"{service} web", lambda s=service: http_ready(config.ports[s]),
-                           timeout=60)
+                wait_until(
+                    f"{service} web", lambda s=service: http_ready(config.ports[s]), timeout=60
+                )
             print(summary(config, infra), flush=True)
         else:
             log("infrastructure ready")
@@ -539,8 +688,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as exc:
-        print(f"error: {shlex.join(map(str, exc.cmd))} exited with {exc.returncode}",
-              file=sys.stderr)
+        print(
+            f"error: {shlex.join(map(str, exc.cmd))} exited with {exc.returncode}", file=sys.stderr
+        )
         return 1
     except KeyboardInterrupt:
         return 0 if stopping else 130

@@ -47,4 +47,3 @@ def format_validation_errors(exc: ValidationError, limit: int = 3) -> str:
         where = ".".join(str(p) for p in error["loc"]) or "<root>"
         parts.append(f"{where}: {error['msg']}")
     return "; ".join(parts)
-

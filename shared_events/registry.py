@@ -57,9 +57,7 @@ def contract_for(event_type: str, event_version: int) -> type[Contract]:
     try:
         return CONTRACTS[(event_type, event_version)]
     except KeyError:
-        raise UnknownEventTypeError(
-            f"no contract for {event_type} v{event_version}"
-        ) from None
+        raise UnknownEventTypeError(f"no contract for {event_type} v{event_version}") from None
 
 
 def event_from_envelope(envelope: Envelope) -> Event[Contract]:

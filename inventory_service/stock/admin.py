@@ -24,14 +24,23 @@ class LowStockFilter(admin.SimpleListFilter):
 
 
 class RestockForm(ActionForm):
-    quantity = forms.IntegerField(min_value=1, required=False, initial=10,
-                                  help_text="units to add with the restock action")
+    quantity = forms.IntegerField(
+        min_value=1, required=False, initial=10, help_text="units to add with the restock action"
+    )
 
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["sku", "name", "unit_price", "available_quantity", "reserved_quantity",
-                    "sold_quantity", "low_stock_threshold", "is_low"]
+    list_display = [
+        "sku",
+        "name",
+        "unit_price",
+        "available_quantity",
+        "reserved_quantity",
+        "sold_quantity",
+        "low_stock_threshold",
+        "is_low",
+    ]
     list_filter = [LowStockFilter]
     search_fields = ["sku", "name"]
     action_form = RestockForm
@@ -43,12 +52,20 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         if change:
-            services.product_update(sku=obj.sku, name=obj.name, unit_price=obj.unit_price,
-                                    low_stock_threshold=obj.low_stock_threshold)
+            services.product_update(
+                sku=obj.sku,
+                name=obj.name,
+                unit_price=obj.unit_price,
+                low_stock_threshold=obj.low_stock_threshold,
+            )
         else:
-            services.product_create(sku=obj.sku, name=obj.name, unit_price=obj.unit_price,
-                                    available_quantity=obj.available_quantity,
-                                    low_stock_threshold=obj.low_stock_threshold)
+            services.product_create(
+                sku=obj.sku,
+                name=obj.name,
+                unit_price=obj.unit_price,
+                available_quantity=obj.available_quantity,
+                low_stock_threshold=obj.low_stock_threshold,
+            )
 
     @admin.display(boolean=True, description="low")
     def is_low(self, obj: Product) -> bool:
@@ -64,8 +81,9 @@ class ProductAdmin(admin.ModelAdmin):
         skus = list(queryset.values_list("sku", flat=True))
         for sku in skus:
             services.product_restock(sku=sku, quantity=quantity)
-        self.message_user(request, f"Added {quantity} unit(s) to {len(skus)} product(s).",
-                          messages.SUCCESS)
+        self.message_user(
+            request, f"Added {quantity} unit(s) to {len(skus)} product(s).", messages.SUCCESS
+        )
 
 
 class ReservationLineInline(admin.TabularInline):

@@ -15,8 +15,17 @@ class ProductOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = ["sku", "name", "unit_price", "available_quantity", "reserved_quantity",
-                  "sold_quantity", "low_stock_threshold", "is_low", "updated_at"]
+        fields = [
+            "sku",
+            "name",
+            "unit_price",
+            "available_quantity",
+            "reserved_quantity",
+            "sold_quantity",
+            "low_stock_threshold",
+            "is_low",
+            "updated_at",
+        ]
 
 
 class ProductListCreateApi(generics.ListAPIView):
@@ -24,7 +33,8 @@ class ProductListCreateApi(generics.ListAPIView):
 
     class InputSerializer(serializers.Serializer):
         sku = serializers.RegexField(
-            SKU_PATTERN, max_length=40,
+            SKU_PATTERN,
+            max_length=40,
             error_messages={"invalid": "SKUs are 2-40 upper-case letters, digits or '-'."},
         )
         name = serializers.CharField(max_length=200)
@@ -59,8 +69,9 @@ class ProductDetailApi(generics.GenericAPIView):
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
-        unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0,
-                                              required=False)
+        unit_price = serializers.DecimalField(
+            max_digits=12, decimal_places=2, min_value=0, required=False
+        )
         low_stock_threshold = serializers.IntegerField(min_value=0, required=False)
 
     serializer_class = InputSerializer
@@ -91,5 +102,3 @@ class ProductRestockApi(generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         product = services.product_restock(sku=sku, quantity=serializer.validated_data["quantity"])
         return Response(ProductOutputSerializer(product).data)
-
-

@@ -19,19 +19,27 @@ class Product(models.Model):
     class Meta:
         ordering = ["sku"]
         constraints = [
-            models.CheckConstraint(condition=Q(available_quantity__gte=0),
-                                   name="product_available_not_negative"),
-            models.CheckConstraint(condition=Q(reserved_quantity__gte=0),
-                                   name="product_reserved_not_negative"),
-            models.CheckConstraint(condition=Q(sold_quantity__gte=0),
-                                   name="product_sold_not_negative"),
-            models.CheckConstraint(condition=Q(low_stock_threshold__gte=0),
-                                   name="product_threshold_not_negative"),
-            models.CheckConstraint(condition=Q(unit_price__gte=0),
-                                   name="product_price_not_negative"),
             models.CheckConstraint(
-                condition=Q(received_quantity=F("available_quantity") + F("reserved_quantity")
-                            + F("sold_quantity")),
+                condition=Q(available_quantity__gte=0), name="product_available_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved_quantity__gte=0), name="product_reserved_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(sold_quantity__gte=0), name="product_sold_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(low_stock_threshold__gte=0), name="product_threshold_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="product_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    received_quantity=F("available_quantity")
+                    + F("reserved_quantity")
+                    + F("sold_quantity")
+                ),
                 name="product_stock_conserved",
             ),
         ]
@@ -71,14 +79,19 @@ class Reservation(models.Model):
 
 class ReservationLine(models.Model):
     reservation = models.ForeignKey(Reservation, related_name="lines", on_delete=models.CASCADE)
-    product = models.ForeignKey(Product, related_name="+", on_delete=models.PROTECT,
-                                db_column="sku")
+    product = models.ForeignKey(
+        Product, related_name="+", on_delete=models.PROTECT, db_column="sku"
+    )
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
 
     class Meta:
         ordering = ["product_id"]
         constraints = [
-            models.UniqueConstraint(fields=["reservation", "product"],
-                                    name="reservation_line_unique_sku"),
+            models.UniqueConstraint(
+                fields=["reservation", "product"], name="reservation_line_unique_sku"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_id}"

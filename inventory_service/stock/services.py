@@ -44,20 +44,31 @@ class _ReservationRefused(Exception):
 
 
 def product_create(
-    *, sku: str, name: str, unit_price: Decimal, available_quantity: int = 0,
+    *,
+    sku: str,
+    name: str,
+    unit_price: Decimal,
+    available_quantity: int = 0,
     low_stock_threshold: int = 10,
 ) -> Product:
     """Add a product with its initial stock."""
     if Product.objects.filter(sku=sku).exists():
         raise ApplicationError("A product with this SKU already exists.", extra={"sku": sku})
     return Product.objects.create(
-        sku=sku, name=name, unit_price=unit_price, available_quantity=available_quantity,
-        received_quantity=available_quantity, low_stock_threshold=low_stock_threshold,
+        sku=sku,
+        name=name,
+        unit_price=unit_price,
+        available_quantity=available_quantity,
+        received_quantity=available_quantity,
+        low_stock_threshold=low_stock_threshold,
     )
 
 
 def product_update(
-    *, sku: str, name: str | None = None, unit_price: Decimal | None = None,
+    *,
+    sku: str,
+    name: str | None = None,
+    unit_price: Decimal | None = None,
     low_stock_threshold: int | None = None,
 ) -> Product:
     """Change a product's description, price or threshold (stock moves only by restock)."""
@@ -65,8 +76,11 @@ def product_update(
         product = Product.objects.select_for_update().filter(sku=sku).first()
         if product is None:
             raise NotFoundError("Product not found.", extra={"sku": sku})
-        changes = {"name": name, "unit_price": unit_price,
-                   "low_stock_threshold": low_stock_threshold}
+        changes = {
+            "name": name,
+            "unit_price": unit_price,
+            "low_stock_threshold": low_stock_threshold,
+        }
         for field, value in changes.items():
             if value is not None:
                 setattr(product, field, value)
@@ -80,7 +94,8 @@ def product_restock(*, sku: str, quantity: int) -> Product:
         row = _stock_move(
             "available_quantity = available_quantity + %(q)s,"
             " received_quantity = received_quantity + %(q)s",
-            sku=sku, quantity=quantity,
+            sku=sku,
+            quantity=quantity,
         )
         if row is None:
             raise NotFoundError("Product not found.", extra={"sku": sku})
@@ -99,8 +114,12 @@ def stock_reserve(
     existing = Reservation.objects.select_for_update().filter(order_id=order_id).first()
     if existing is not None:
         # A redelivered OrderCreated, or one arriving after the order was cancelled.
-        logger.info("order %s already has a %s reservation; nothing to reserve",
-                    order_id, existing.status, extra={"correlation_id": correlation_id})
+        logger.info(
+            "order %s already has a %s reservation; nothing to reserve",
+            order_id,
+            existing.status,
+            extra={"correlation_id": correlation_id},
+        )
         return existing
     try:
         with transaction.atomic():
@@ -111,23 +130,31 @@ def stock_reserve(
         )
         outbox_publish(
             ReservationFailedIntegrationEvent(
-                order_id=order_id, reason_code=refused.code, reason=refused.reason,  # type: ignore[arg-type]
+                order_id=order_id,
+                reason_code=refused.code,
+                reason=refused.reason,  # type: ignore[arg-type]
                 sku=refused.sku,
             ),
-            correlation_id=correlation_id, causation_id=causation_id,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
         )
         return reservation
     reservation = Reservation.objects.create(order_id=order_id, status=ReservationStatus.RESERVED)
     ReservationLine.objects.bulk_create(
-        ReservationLine(reservation=reservation, product_id=line.sku, quantity=line.quantity,
-                        unit_price=line.unit_price)
+        ReservationLine(
+            reservation=reservation,
+            product_id=line.sku,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+        )
         for line in reserved
     )
     total = sum((line.unit_price * line.quantity for line in reserved), Decimal("0"))
     outbox_publish(
         StockReservedIntegrationEvent(order_id=order_id, lines=tuple(reserved), total_amount=total),
         *level_events,
-        correlation_id=correlation_id, causation_id=causation_id,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
     )
     return reservation
 
@@ -136,14 +163,23 @@ def stock_release(*, order_id: uuid.UUID, causation_id: uuid.UUID | None = None)
     """Give back what an order holds and confirm it, whether or not anything was held."""
     correlation_id = str(order_id)
     reservation, created = Reservation.objects.select_for_update().get_or_create(
-        order_id=order_id, defaults={"status": ReservationStatus.CANCELLED,
-                                     "reason": "cancelled before it was reserved"},
+        order_id=order_id,
+        defaults={
+            "status": ReservationStatus.CANCELLED,
+            "reason": "cancelled before it was reserved",
+        },
     )
-    if not created and reservation.status in (ReservationStatus.RELEASED,
-                                              ReservationStatus.CANCELLED,
-                                              ReservationStatus.SOLD):
-        logger.info("release ignored for order %s: reservation is %s", order_id,
-                    reservation.status, extra={"correlation_id": correlation_id})
+    if not created and reservation.status in (
+        ReservationStatus.RELEASED,
+        ReservationStatus.CANCELLED,
+        ReservationStatus.SOLD,
+    ):
+        logger.info(
+            "release ignored for order %s: reservation is %s",
+            order_id,
+            reservation.status,
+            extra={"correlation_id": correlation_id},
+        )
         return reservation
     levels: list[StockLevel] = []
     events: list[Contract] = []
@@ -152,21 +188,27 @@ def stock_release(*, order_id: uuid.UUID, causation_id: uuid.UUID | None = None)
             row = _stock_move(
                 "available_quantity = available_quantity + %(q)s,"
                 " reserved_quantity = reserved_quantity - %(q)s",
-                sku=line.product_id, quantity=line.quantity,
+                sku=line.product_id,
+                quantity=line.quantity,
             )
             assert row is not None, "a reserved product cannot disappear (PROTECT)"
             after, threshold, _price = row
-            levels.append(StockLevel(sku=line.product_id, available_quantity=after,
-                                     low_stock_threshold=threshold))
-            events += _level_events(line.product_id, before=after - line.quantity, after=after,
-                                    threshold=threshold)
+            levels.append(
+                StockLevel(
+                    sku=line.product_id, available_quantity=after, low_stock_threshold=threshold
+                )
+            )
+            events += _level_events(
+                line.product_id, before=after - line.quantity, after=after, threshold=threshold
+            )
         reservation.status = ReservationStatus.RELEASED
     elif reservation.status == ReservationStatus.REJECTED:
         reservation.status = ReservationStatus.CANCELLED
     reservation.save(update_fields=["status", "updated_at"])
     outbox_publish(
         StockLevelNormalizedIntegrationEvent(order_id=order_id, levels=tuple(levels)),
-        correlation_id=correlation_id, causation_id=causation_id,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
     )
     if events:
         outbox_publish(*events, correlation_id=correlation_id, causation_id=causation_id)
@@ -177,14 +219,18 @@ def stock_sell(*, order_id: uuid.UUID, causation_id: uuid.UUID | None = None) ->
     """The order shipped: its reserved units become sold."""
     reservation = Reservation.objects.select_for_update().filter(order_id=order_id).first()
     if reservation is None or reservation.status != ReservationStatus.RESERVED:
-        logger.warning("shipment of order %s ignored: reservation is %s", order_id,
-                       reservation.status if reservation else "missing",
-                       extra={"correlation_id": str(order_id)})
+        logger.warning(
+            "shipment of order %s ignored: reservation is %s",
+            order_id,
+            reservation.status if reservation else "missing",
+            extra={"correlation_id": str(order_id)},
+        )
         return reservation
     for line in reservation.lines.order_by("product_id"):
         _stock_move(
             "reserved_quantity = reserved_quantity - %(q)s, sold_quantity = sold_quantity + %(q)s",
-            sku=line.product_id, quantity=line.quantity,
+            sku=line.product_id,
+            quantity=line.quantity,
         )
     reservation.status = ReservationStatus.SOLD
     reservation.save(update_fields=["status", "updated_at"])
@@ -198,11 +244,16 @@ def _reserve_lines(lines: Sequence[OrderLine]) -> tuple[list[ReservedLine], list
         row = _stock_move(
             "available_quantity = available_quantity - %(q)s,"
             " reserved_quantity = reserved_quantity + %(q)s",
-            sku=line.sku, quantity=line.quantity, guard="available_quantity >= %(q)s",
+            sku=line.sku,
+            quantity=line.quantity,
+            guard="available_quantity >= %(q)s",
         )
         if row is None:
-            available = Product.objects.filter(sku=line.sku).values_list(
-                "available_quantity", flat=True).first()
+            available = (
+                Product.objects.filter(sku=line.sku)
+                .values_list("available_quantity", flat=True)
+                .first()
+            )
             if available is None:
                 raise _ReservationRefused("unknown_sku", f"Unknown SKU {line.sku}.", line.sku)
             raise _ReservationRefused(
@@ -213,8 +264,9 @@ def _reserve_lines(lines: Sequence[OrderLine]) -> tuple[list[ReservedLine], list
             )
         after, threshold, price = row
         reserved.append(ReservedLine(sku=line.sku, quantity=line.quantity, unit_price=price))
-        events += _level_events(line.sku, before=after + line.quantity, after=after,
-                                threshold=threshold)
+        events += _level_events(
+            line.sku, before=after + line.quantity, after=after, threshold=threshold
+        )
     return reserved, events
 
 
@@ -237,12 +289,19 @@ def _level_events(sku: str, *, before: int, after: int, threshold: int) -> list[
     events: list[Contract] = []
     if after < before:
         if before > threshold >= after:
-            events.append(StockLevelWarningIntegrationEvent(
-                sku=sku, available_quantity=after, low_stock_threshold=threshold))
+            events.append(
+                StockLevelWarningIntegrationEvent(
+                    sku=sku, available_quantity=after, low_stock_threshold=threshold
+                )
+            )
         if after == 0:
             events.append(StockDepletedIntegrationEvent(sku=sku))
     elif before <= threshold < after:
-        events.append(StockLevelNormalizedIntegrationEvent(
-            levels=(StockLevel(sku=sku, available_quantity=after, low_stock_threshold=threshold),)
-        ))
+        events.append(
+            StockLevelNormalizedIntegrationEvent(
+                levels=(
+                    StockLevel(sku=sku, available_quantity=after, low_stock_threshold=threshold),
+                )
+            )
+        )
     return events

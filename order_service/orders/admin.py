@@ -19,8 +19,15 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = ["id", "customer_id", "status", "total_amount", "created_at", "updated_at"]
     list_filter = ["status", "created_at"]
     search_fields = ["id", "customer_id"]
-    readonly_fields = ["id", "customer_id", "status", "status_reason", "total_amount",
-                       "created_at", "updated_at"]
+    readonly_fields = [
+        "id",
+        "customer_id",
+        "status",
+        "status_reason",
+        "total_amount",
+        "created_at",
+        "updated_at",
+    ]
     fields = [*readonly_fields, "shipping_address", "note"]
     inlines = [OrderLineInline]
     actions = ["ship", "cancel"]

@@ -28,8 +28,18 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["id", "customer_id", "status", "status_reason", "total_amount", "lines",
-                  "shipping_address", "note", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "customer_id",
+            "status",
+            "status_reason",
+            "total_amount",
+            "lines",
+            "shipping_address",
+            "note",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -46,7 +56,8 @@ class OrderListCreateApi(generics.ListAPIView):
     class InputSerializer(serializers.Serializer):
         class LineSerializer(serializers.Serializer):
             sku = serializers.RegexField(
-                SKU_PATTERN, max_length=40,
+                SKU_PATTERN,
+                max_length=40,
                 error_messages={"invalid": "SKUs are 2-40 upper-case letters, digits or '-'."},
             )
             quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
@@ -88,7 +99,7 @@ class OrderListCreateApi(generics.ListAPIView):
             shipping_address=data["shipping_address"],
             note=data["note"],
         )
-        order = selectors.order_get(order_id=order.id)
+        # The order as it was committed: the saga may already have moved it on.
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
@@ -120,8 +131,7 @@ class OrderCancelApi(APIView):
     def post(self, request: Request, order_id: Any) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.order_cancel(order_id=order_id, reason=serializer.validated_data["reason"])
-        order = selectors.order_get(order_id=order_id)
+        order = services.order_cancel(order_id=order_id, reason=serializer.validated_data["reason"])
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
 
 

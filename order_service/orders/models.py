@@ -9,8 +9,9 @@ from order_service.orders.statuses import FINAL_STATUSES, OrderStatus
 class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer_id = models.CharField(max_length=100, db_index=True)
-    status = models.CharField(max_length=20, choices=OrderStatus.choices,
-                              default=OrderStatus.PENDING, db_index=True)
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
+    )
     status_reason = models.CharField(max_length=500, blank=True)
     total_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     shipping_address = models.TextField(blank=True)
@@ -45,7 +46,9 @@ class OrderLine(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "sku"], name="order_line_unique_sku"),
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -107,7 +107,10 @@ def order_update(
 
 
 def order_confirm(
-    *, order_id: uuid.UUID, lines: Sequence[ReservedLine], total_amount: Decimal,
+    *,
+    order_id: uuid.UUID,
+    lines: Sequence[ReservedLine],
+    total_amount: Decimal,
     causation_id: uuid.UUID | None = None,
 ) -> Order | None:
     """Stock is reserved: a pending order is confirmed at the reserved prices."""
@@ -120,8 +123,9 @@ def order_confirm(
         line.unit_price = prices.get(line.sku)
     OrderLine.objects.bulk_update(lines_to_price, ["unit_price"])
     order.total_amount = total_amount
-    _order_transition(order, OrderStatus.CONFIRMED, causation_id=causation_id,
-                      extra_fields=["total_amount"])
+    _order_transition(
+        order, OrderStatus.CONFIRMED, causation_id=causation_id, extra_fields=["total_amount"]
+    )
     return order
 
 
@@ -143,8 +147,9 @@ def order_cancellation_complete(
     order = _order_lock_for_event(order_id)
     if order is None or not _transition_applies(order, OrderStatus.CANCELLED, "stock released"):
         return order
-    _order_transition(order, OrderStatus.CANCELLED, reason=order.status_reason,
-                      causation_id=causation_id)
+    _order_transition(
+        order, OrderStatus.CANCELLED, reason=order.status_reason, causation_id=causation_id
+    )
     return order
 
 
@@ -158,8 +163,9 @@ def _order_lock(order_id: uuid.UUID) -> Order:
 def _order_lock_for_event(order_id: uuid.UUID) -> Order | None:
     order = Order.objects.select_for_update().filter(id=order_id).first()
     if order is None:
-        logger.warning("event for unknown order %s ignored", order_id,
-                       extra={"correlation_id": str(order_id)})
+        logger.warning(
+            "event for unknown order %s ignored", order_id, extra={"correlation_id": str(order_id)}
+        )
     return order
 
 
@@ -167,13 +173,22 @@ def _transition_applies(order: Order, new_status: str, what: str) -> bool:
     if can_transition(order.status, new_status):
         return True
     # Duplicates, late and out-of-order events land here; the saga has moved on.
-    logger.info("%s ignored for order %s: it is %s", what, order.id, order.status,
-                extra={"correlation_id": str(order.id)})
+    logger.info(
+        "%s ignored for order %s: it is %s",
+        what,
+        order.id,
+        order.status,
+        extra={"correlation_id": str(order.id)},
+    )
     return False
 
 
 def _order_transition(
-    order: Order, new_status: str, *, reason: str = "", causation_id: uuid.UUID | None = None,
+    order: Order,
+    new_status: str,
+    *,
+    reason: str = "",
+    causation_id: uuid.UUID | None = None,
     extra_fields: Sequence[str] = (),
 ) -> None:
     old_status = order.status
@@ -187,5 +202,10 @@ def _order_transition(
         correlation_id=str(order.id),
         causation_id=causation_id,
     )
-    logger.info("order %s %s -> %s", order.id, old_status, new_status,
-                extra={"correlation_id": str(order.id)})
+    logger.info(
+        "order %s %s -> %s",
+        order.id,
+        old_status,
+        new_status,
+        extra={"correlation_id": str(order.id)},
+    )

@@ -13,8 +13,9 @@ class OrderStatus(models.TextChoices):
 
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    OrderStatus.PENDING: frozenset({OrderStatus.CONFIRMED, OrderStatus.REJECTED,
-                                    OrderStatus.CANCELLING}),
+    OrderStatus.PENDING: frozenset(
+        {OrderStatus.CONFIRMED, OrderStatus.REJECTED, OrderStatus.CANCELLING}
+    ),
     OrderStatus.CONFIRMED: frozenset({OrderStatus.CANCELLING, OrderStatus.SHIPPED}),
     OrderStatus.CANCELLING: frozenset({OrderStatus.CANCELLED}),
     OrderStatus.REJECTED: frozenset(),

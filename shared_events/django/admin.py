@@ -26,8 +26,15 @@ class OutboxStatusFilter(admin.SimpleListFilter):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "event_type", "message_key", "status", "attempts", "created_at",
-                    "published_at"]
+    list_display = [
+        "id",
+        "event_type",
+        "message_key",
+        "status",
+        "attempts",
+        "created_at",
+        "published_at",
+    ]
     list_filter = [OutboxStatusFilter, "event_type"]
     search_fields = ["event_id", "message_key", "correlation_id"]
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]

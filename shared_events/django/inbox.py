@@ -24,8 +24,12 @@ def event_apply(event: Event[Any], handler: Handler) -> bool:
     try:
         with transaction.atomic():
             if not _processed_event_record(event):
-                logger.info("duplicate %s %s ignored", event.event_type, event.event_id,
-                            extra=_log_context(event))
+                logger.info(
+                    "duplicate %s %s ignored",
+                    event.event_type,
+                    event.event_id,
+                    extra=_log_context(event),
+                )
                 return False
             handler(event)
         return True
@@ -45,7 +49,8 @@ def _processed_event_record(event: Event[Any]) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {ProcessedEvent._meta.db_table} (event_id, event_type, correlation_id, processed_at)
+            INSERT INTO {ProcessedEvent._meta.db_table}
+                   (event_id, event_type, correlation_id, processed_at)
             VALUES (%s, %s, %s, now())
             ON CONFLICT (event_id) DO NOTHING
             """,

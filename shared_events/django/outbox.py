@@ -52,5 +52,5 @@ def relay_kick() -> None:
 
     try:
         relay_outbox.apply_async(expires=30, retry=False)
-    except Exception:  # noqa: BLE001 - the row is committed; the sweep will send it
+    except Exception:
         logger.warning("could not kick the outbox relay; the periodic sweep will", exc_info=True)

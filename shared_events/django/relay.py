@@ -38,7 +38,9 @@ def relay_producer() -> EventProducer:
     return EventProducer(events_config().kafka)
 
 
-def relay_outbox_batch(*, producer: EventProducer, batch_size: int, lock_timeout_ms: int) -> RelayResult:
+def relay_outbox_batch(
+    *, producer: EventProducer, batch_size: int, lock_timeout_ms: int
+) -> RelayResult:
     """Publish the oldest unpublished rows, up to `batch_size`, under the relay lock."""
     config = events_config()
     with transaction.atomic():
@@ -52,8 +54,15 @@ def relay_outbox_batch(*, producer: EventProducer, batch_size: int, lock_timeout
         rows = list(
             OutboxMessage.objects.filter(published_at__isnull=True, failed_at__isnull=True)
             .order_by("id")
-            .values_list("id", "topic", "message_key", "body", "event_type", "event_version",
-                         "correlation_id")[:batch_size]
+            .values_list(
+                "id",
+                "topic",
+                "message_key",
+                "body",
+                "event_type",
+                "event_version",
+                "correlation_id",
+            )[:batch_size]
         )
         if not rows:
             return RelayResult()
@@ -72,8 +81,11 @@ def relay_outbox_batch(*, producer: EventProducer, batch_size: int, lock_timeout
         ]
         reports = producer.publish_batch(messages)
         delivered = [row[0] for row, report in zip(rows, reports, strict=True) if report.delivered]
-        failed = [(row[0], report.error) for row, report in zip(rows, reports, strict=True)
-                  if not report.delivered]
+        failed = [
+            (row[0], report.error)
+            for row, report in zip(rows, reports, strict=True)
+            if not report.delivered
+        ]
         now = timezone.now()
         if delivered:
             OutboxMessage.objects.filter(id__in=delivered).update(published_at=now)
@@ -104,7 +116,8 @@ def relay_outbox(*, max_batches: int = 100, lock_timeout_ms: int = 5_000) -> Rel
     total = RelayResult()
     for _ in range(max_batches):
         result = relay_outbox_batch(
-            producer=relay_producer(), batch_size=config.outbox_batch_size,
+            producer=relay_producer(),
+            batch_size=config.outbox_batch_size,
             lock_timeout_ms=lock_timeout_ms,
         )
         total.published += result.published

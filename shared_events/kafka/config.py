@@ -62,8 +62,8 @@ class KafkaSettings:
             "message.timeout.ms": 15_000,
         }
 
-    def consumer_config(self, group_id: str) -> dict[str, Any]:
-        return {
+    def consumer_config(self, group_id: str, *, instance_id: str = "") -> dict[str, Any]:
+        config = {
             **self.client_config(),
             "group.id": group_id,
             "enable.auto.commit": self.enable_auto_commit,
@@ -73,4 +73,11 @@ class KafkaSettings:
             "auto.offset.reset": "earliest",
             "partition.assignment.strategy": "cooperative-sticky",
             "enable.partition.eof": False,
+            # A crashed member's partitions move on after 10 s rather than 45 s.
+            "session.timeout.ms": 10_000,
+            "heartbeat.interval.ms": 3_000,
         }
+        if instance_id:
+            # Static membership: a restarted process takes its partitions back at once.
+            config["group.instance.id"] = instance_id
+        return config

@@ -53,6 +53,7 @@ class ConsumerLoop:
         retry: RetryPolicy = RetryPolicy(),
         batch_size: int = 200,
         poll_timeout: float = 0.5,
+        instance_id: str = "",
     ) -> None:
         self._settings = settings
         self._group_id = group_id
@@ -61,6 +62,7 @@ class ConsumerLoop:
         self._retry = retry
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout
+        self._instance_id = instance_id
         self._stopping = False
         self._pending: dict[tuple[str, int], int] = {}
         self._consumer: Consumer | None = None
@@ -71,7 +73,9 @@ class ConsumerLoop:
         self._stopping = True
 
     def run(self) -> None:
-        consumer = self._consumer = Consumer(self._settings.consumer_config(self._group_id))
+        consumer = self._consumer = Consumer(
+            self._settings.consumer_config(self._group_id, instance_id=self._instance_id)
+        )
         self._dead_letters = EventProducer(self._settings)
         consumer.subscribe(self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
         logger.info("consuming %s as group %s", ", ".join(self._topics), self._group_id)
@@ -124,15 +128,24 @@ class ConsumerLoop:
                 delay = self._retry.backoff(attempt)
                 logger.warning(
                     "transient failure on %s[%d]@%d (attempt %d/%d), retrying in %.1fs: %s",
-                    message.topic(), message.partition(), message.offset(),
-                    attempt, self._retry.attempts, delay, exc,
+                    message.topic(),
+                    message.partition(),
+                    message.offset(),
+                    attempt,
+                    self._retry.attempts,
+                    delay,
+                    exc,
                 )
                 if self._stopping:
                     return False
                 time.sleep(delay)
-            except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the consumer
-                logger.exception("unexpected error handling %s[%d]@%d",
-                                 message.topic(), message.partition(), message.offset())
+            except Exception as exc:
+                logger.exception(
+                    "unexpected error handling %s[%d]@%d",
+                    message.topic(),
+                    message.partition(),
+                    message.offset(),
+                )
                 return self._dead_letter(message, exc, attempt)
         return False
 
@@ -140,7 +153,8 @@ class ConsumerLoop:
         """Publish the original bytes to the dead-letter topic; True once Kafka has them."""
         assert self._dead_letters is not None
         topic = dead_letter_topic(message.topic())
-        headers = list(message.headers() or []) + [
+        headers = [
+            *(message.headers() or []),
             ("dlq.error.class", type(error).__name__.encode()),
             ("dlq.error.message", str(error)[:2000].encode()),
             ("dlq.consumer.group", self._group_id.encode()),
@@ -150,16 +164,27 @@ class ConsumerLoop:
             ("dlq.attempts", str(attempts).encode()),
             ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
         ]
-        outgoing = OutgoingMessage(topic=topic, key=message.key(), value=message.value() or b"",
-                                   headers=headers)
+        outgoing = OutgoingMessage(
+            topic=topic, key=message.key(), value=message.value() or b"", headers=headers
+        )
         [report] = self._dead_letters.publish_batch([outgoing], timeout=10.0)
         if not report.delivered:
-            logger.error("could not dead-letter %s[%d]@%d: %s", message.topic(),
-                         message.partition(), message.offset(), report.error)
+            logger.error(
+                "could not dead-letter %s[%d]@%d: %s",
+                message.topic(),
+                message.partition(),
+                message.offset(),
+                report.error,
+            )
             return False
         logger.error(
-            "dead-lettered %s[%d]@%d to %s: %s: %s", message.topic(), message.partition(),
-            message.offset(), topic, type(error).__name__, error,
+            "dead-lettered %s[%d]@%d to %s: %s: %s",
+            message.topic(),
+            message.partition(),
+            message.offset(),
+            topic,
+            type(error).__name__,
+            error,
         )
         return True
 

@@ -6,7 +6,9 @@ from typing import Any
 RELAY_SWEEP_SECONDS = 2.0
 
 
-def celery_settings(*, broker_url: str, sweep_seconds: float = RELAY_SWEEP_SECONDS) -> dict[str, Any]:
+def celery_settings(
+    *, broker_url: str, sweep_seconds: float = RELAY_SWEEP_SECONDS
+) -> dict[str, Any]:
     """Return the CELERY_* settings of one service."""
     return {
         "CELERY_BROKER_URL": broker_url,

@@ -20,8 +20,12 @@ def product_create(**overrides) -> Product:  # type: ignore[no-untyped-def]
 
 def event(payload, *, event_id: uuid.UUID | None = None) -> Event:  # type: ignore[no-untyped-def]
     return Event(
-        event_id=event_id or uuid.uuid4(), event_type=payload.event_type,
-        event_version=payload.event_version, occurred_at=None,  # type: ignore[arg-type]
-        producer="order-service", correlation_id=str(payload.order_id), causation_id=None,
+        event_id=event_id or uuid.uuid4(),
+        event_type=payload.event_type,
+        event_version=payload.event_version,
+        occurred_at=None,  # type: ignore[arg-type]
+        producer="order-service",
+        correlation_id=str(payload.order_id),
+        causation_id=None,
         payload=payload,
     )

@@ -25,8 +25,9 @@ def test_concurrent_orders_for_one_sku_reserve_exactly_the_stock():
         lines = [OrderLine(sku=hot.sku, quantity=1), OrderLine(sku=other.sku, quantity=1)]
         if index % 2:
             lines.reverse()  # the service must lock in SKU order whatever the input order
-        payload = OrderCreatedIntegrationEvent(order_id=order_id, customer_id="c",
-                                               lines=tuple(lines))
+        payload = OrderCreatedIntegrationEvent(
+            order_id=order_id, customer_id="c", lines=tuple(lines)
+        )
         try:
             event_apply(event(payload), HANDLERS[OrderCreatedIntegrationEvent])
         except BaseException as exc:  # noqa: BLE001 - reported below

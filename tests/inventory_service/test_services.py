@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db
 
 def _created(order_id: uuid.UUID, *lines: tuple[str, int]) -> OrderCreatedIntegrationEvent:
     return OrderCreatedIntegrationEvent(
-        order_id=order_id, customer_id="c",
+        order_id=order_id,
+        customer_id="c",
         lines=tuple(OrderLine(sku=sku, quantity=q) for sku, q in lines),
     )
 
@@ -53,8 +54,9 @@ def test_reserving_takes_every_line_and_publishes_prices_and_total():
 
     assert _stock(a.sku) == (8, 2, 0) and _stock(b.sku) == (4, 1, 0)
     assert Reservation.objects.get(order_id=order_id).status == ReservationStatus.RESERVED
-    [(event_type, payload)] = _published(correlation_id=str(order_id),
-                                         event_type="StockReservedIntegrationEvent")
+    [(_, payload)] = _published(
+        correlation_id=str(order_id), event_type="StockReservedIntegrationEvent"
+    )
     assert payload["total_amount"] == "9.00"
     assert {l["sku"]: l["unit_price"] for l in payload["lines"]} == {a.sku: "2.50", b.sku: "4.00"}
 
@@ -101,10 +103,17 @@ def test_cancel_releases_stock_and_confirms_with_the_order_id():
 
     assert _stock(product.sku) == (10, 0, 0)
     assert Reservation.objects.get(order_id=order_id).status == ReservationStatus.RELEASED
-    confirmations = [p for t, p in _published(correlation_id=str(order_id))
-                     if t == "StockLevelNormalizedIntegrationEvent" and p["order_id"]]
-    assert confirmations == [{"order_id": str(order_id), "levels": [
-        {"sku": product.sku, "available_quantity": 10, "low_stock_threshold": 3}]}]
+    confirmations = [
+        p
+        for t, p in _published(correlation_id=str(order_id))
+        if t == "StockLevelNormalizedIntegrationEvent" and p["order_id"]
+    ]
+    assert confirmations == [
+        {
+            "order_id": str(order_id),
+            "levels": [{"sku": product.sku, "available_quantity": 10, "low_stock_threshold": 3}],
+        }
+    ]
 
 
 def test_cancel_before_create_is_confirmed_and_remembered():
@@ -117,15 +126,19 @@ def test_cancel_before_create_is_confirmed_and_remembered():
     assert _stock(product.sku) == (10, 0, 0)
     assert Reservation.objects.get(order_id=order_id).status == ReservationStatus.CANCELLED
     assert [t for t, _ in _published(correlation_id=str(order_id))] == [
-        "StockLevelNormalizedIntegrationEvent"]
+        "StockLevelNormalizedIntegrationEvent"
+    ]
 
 
 def test_shipping_turns_the_reservation_into_a_sale():
     product = product_create(available_quantity=10)
     order_id = uuid.uuid4()
     _apply(_created(order_id, (product.sku, 3)))
-    _apply(OrderStatusChangedIntegrationEvent(order_id=order_id, old_status="confirmed",
-                                              new_status="shipped"))
+    _apply(
+        OrderStatusChangedIntegrationEvent(
+            order_id=order_id, old_status="confirmed", new_status="shipped"
+        )
+    )
     assert _stock(product.sku) == (7, 0, 3)
     assert Reservation.objects.get(order_id=order_id).status == ReservationStatus.SOLD
     # a cancellation after shipping releases nothing
@@ -137,19 +150,29 @@ def test_stock_level_events_on_crossing_the_threshold_and_zero():
     product = product_create(available_quantity=5, low_stock_threshold=3)
     sku = product.sku
 
-    _apply(_created(uuid.uuid4(), (sku, 2)))   # 5 -> 3: at threshold
-    _apply(_created(uuid.uuid4(), (sku, 3)))   # 3 -> 0: depleted
+    _apply(_created(uuid.uuid4(), (sku, 2)))  # 5 -> 3: at threshold
+    _apply(_created(uuid.uuid4(), (sku, 3)))  # 3 -> 0: depleted
     services.product_restock(sku=sku, quantity=10)  # 0 -> 10: back above
 
-    levels = [(t, p) for t, p in _published() if t != "StockReservedIntegrationEvent"
-              and not (t == "StockLevelNormalizedIntegrationEvent" and p.get("order_id"))]
+    levels = [
+        (t, p)
+        for t, p in _published()
+        if t != "StockReservedIntegrationEvent"
+        and not (t == "StockLevelNormalizedIntegrationEvent" and p.get("order_id"))
+    ]
     assert levels == [
-        ("StockLevelWarningIntegrationEvent",
-         {"sku": sku, "available_quantity": 3, "low_stock_threshold": 3}),
+        (
+            "StockLevelWarningIntegrationEvent",
+            {"sku": sku, "available_quantity": 3, "low_stock_threshold": 3},
+        ),
         ("StockDepletedIntegrationEvent", {"sku": sku}),
-        ("StockLevelNormalizedIntegrationEvent",
-         {"order_id": None, "levels": [{"sku": sku, "available_quantity": 10,
-                                        "low_stock_threshold": 3}]}),
+        (
+            "StockLevelNormalizedIntegrationEvent",
+            {
+                "order_id": None,
+                "levels": [{"sku": sku, "available_quantity": 10, "low_stock_threshold": 3}],
+            },
+        ),
     ]
     row = OutboxMessage.objects.filter(event_type="StockDepletedIntegrationEvent").get()
     assert row.message_key == sku

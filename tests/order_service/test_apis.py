@@ -31,17 +31,25 @@ def test_place_order_returns_201_pending_with_an_id(client):
     assert Order.objects.filter(id=uuid.UUID(body["id"])).exists()
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"lines": VALID["lines"]}, "customer_id"),
-    ({"customer_id": "c"}, "lines"),
-    ({"customer_id": "c", "lines": []}, "lines"),
-    ({"customer_id": "c", "lines": [{"sku": "bad sku!", "quantity": 1}]}, "lines"),
-    ({"customer_id": "c", "lines": [{"sku": "AB", "quantity": 0}]}, "lines"),
-    ({"customer_id": "c", "lines": [{"sku": "AB", "quantity": -3}]}, "lines"),
-    ({"customer_id": "c", "lines": [{"sku": "AB", "quantity": 10**9}]}, "lines"),
-    ({"customer_id": "c", "lines": [{"sku": "AB", "quantity": 1}, {"sku": "AB", "quantity": 2}]},
-     "lines"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"lines": VALID["lines"]}, "customer_id"),
+        ({"customer_id": "c"}, "lines"),
+        ({"customer_id": "c", "lines": []}, "lines"),
+        ({"customer_id": "c", "lines": [{"sku": "bad sku!", "quantity": 1}]}, "lines"),
+        ({"customer_id": "c", "lines": [{"sku": "AB", "quantity": 0}]}, "lines"),
+        ({"customer_id": "c", "lines": [{"sku": "AB", "quantity": -3}]}, "lines"),
+        ({"customer_id": "c", "lines": [{"sku": "AB", "quantity": 10**9}]}, "lines"),
+        (
+            {
+                "customer_id": "c",
+                "lines": [{"sku": "AB", "quantity": 1}, {"sku": "AB", "quantity": 2}],
+            },
+            "lines",
+        ),
+    ],
+)
 def test_invalid_orders_get_400_with_field_errors_and_nothing_is_written(client, payload, field):
     response = client.post("/api/orders/", payload, format="json")
     assert response.status_code == 400
@@ -88,8 +96,10 @@ def test_cancel_is_202_and_shipping_a_pending_order_is_409(client):
     order = order_create()
     ship = client.post(f"/api/orders/{order.id}/ship/")
     assert ship.status_code == 409
-    assert ship.json() == {"message": "Only confirmed orders can be shipped; this one is pending.",
-                           "extra": {"status": "pending"}}
+    assert ship.json() == {
+        "message": "Only confirmed orders can be shipped; this one is pending.",
+        "extra": {"status": "pending"},
+    }
     cancel = client.post(f"/api/orders/{order.id}/cancel/", {}, format="json")
     assert cancel.status_code == 202 and cancel.json()["status"] == "cancelling"
 

@@ -31,9 +31,12 @@ def _events_for(order: Order) -> list[tuple[str, dict]]:
 
 def _reserved(order: Order) -> StockReservedIntegrationEvent:
     return StockReservedIntegrationEvent(
-        order_id=order.id, total_amount=Decimal("203.50"),
-        lines=(ReservedLine(sku="KEYBOARD-01", quantity=2, unit_price=Decimal("89.00")),
-               ReservedLine(sku="MOUSE-01", quantity=1, unit_price=Decimal("25.50"))),
+        order_id=order.id,
+        total_amount=Decimal("203.50"),
+        lines=(
+            ReservedLine(sku="KEYBOARD-01", quantity=2, unit_price=Decimal("89.00")),
+            ReservedLine(sku="MOUSE-01", quantity=1, unit_price=Decimal("25.50")),
+        ),
     )
 
 
@@ -46,8 +49,10 @@ def test_creating_an_order_writes_it_and_its_event_together():
     assert order.status == OrderStatus.PENDING
     [(event_type, payload)] = _events_for(order)
     assert event_type == "OrderCreatedIntegrationEvent"
-    assert payload["lines"] == [{"sku": "KEYBOARD-01", "quantity": 2},
-                                {"sku": "MOUSE-01", "quantity": 1}]
+    assert payload["lines"] == [
+        {"sku": "KEYBOARD-01", "quantity": 2},
+        {"sku": "MOUSE-01", "quantity": 1},
+    ]
     row = OutboxMessage.objects.get(correlation_id=str(order.id))
     assert row.message_key == str(order.id) and row.published_at is None
 
@@ -59,10 +64,18 @@ def test_stock_reserved_confirms_with_prices_and_total():
     assert order.status == OrderStatus.CONFIRMED
     assert order.total_amount == Decimal("203.50")
     assert {l.sku: l.unit_price for l in order.lines.all()} == {
-        "KEYBOARD-01": Decimal("89.00"), "MOUSE-01": Decimal("25.50")}
-    assert _events_for(order)[-1] == ("OrderStatusChangedIntegrationEvent", {
-        "order_id": str(order.id), "old_status": "pending", "new_status": "confirmed",
-        "reason": ""})
+        "KEYBOARD-01": Decimal("89.00"),
+        "MOUSE-01": Decimal("25.50"),
+    }
+    assert _events_for(order)[-1] == (
+        "OrderStatusChangedIntegrationEvent",
+        {
+            "order_id": str(order.id),
+            "old_status": "pending",
+            "new_status": "confirmed",
+            "reason": "",
+        },
+    )
 
 
 def test_a_redelivered_event_has_no_second_effect():
@@ -76,8 +89,13 @@ def test_a_redelivered_event_has_no_second_effect():
 
 def test_reservation_failed_rejects_with_the_reason():
     order = order_create()
-    _apply(ReservationFailedIntegrationEvent(order_id=order.id, reason_code="insufficient_stock",
-                                             reason="Insufficient stock for MOUSE-01"))
+    _apply(
+        ReservationFailedIntegrationEvent(
+            order_id=order.id,
+            reason_code="insufficient_stock",
+            reason="Insufficient stock for MOUSE-01",
+        )
+    )
     order.refresh_from_db()
     assert order.status == OrderStatus.REJECTED
     assert order.status_reason == "Insufficient stock for MOUSE-01"
@@ -90,7 +108,9 @@ def test_cancel_then_release_confirmation_cancels():
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLING
     assert [t for t, _ in _events_for(order)][-2:] == [
-        "OrderStatusChangedIntegrationEvent", "OrderCancelledIntegrationEvent"]
+        "OrderStatusChangedIntegrationEvent",
+        "OrderCancelledIntegrationEvent",
+    ]
 
     _apply(StockLevelNormalizedIntegrationEvent(order_id=order.id))
     order.refresh_from_db()
@@ -131,8 +151,11 @@ def test_non_saga_fields_change_until_the_order_is_final():
     services.order_update(order_id=order.id, shipping_address="1 Main St", note="ring twice")
     order.refresh_from_db()
     assert (order.shipping_address, order.note) == ("1 Main St", "ring twice")
-    _apply(ReservationFailedIntegrationEvent(order_id=order.id, reason_code="unknown_sku",
-                                             reason="Unknown SKU"))
+    _apply(
+        ReservationFailedIntegrationEvent(
+            order_id=order.id, reason_code="unknown_sku", reason="Unknown SKU"
+        )
+    )
     with pytest.raises(ConflictError):
         services.order_update(order_id=order.id, note="too late")
 

@@ -37,18 +37,23 @@ def _run_until(loop: ConsumerLoop, done, timeout: float = 30.0) -> None:  # type
 
 
 def _committed(settings, group: str, topic: str) -> int:
-    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka import ConsumerGroupTopicPartitions
 
     admin = AdminClient(settings.client_config())
-    result = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result()
+    result = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[
+        group
+    ].result()
     return sum(tp.offset for tp in result.topic_partitions if tp.topic == topic and tp.offset > 0)
 
 
-def test_poison_message_is_dead_lettered_with_headers_and_the_rest_is_processed(kafka_settings, topic):
+def test_poison_message_is_dead_lettered_with_headers_and_the_rest_is_processed(
+    kafka_settings, topic
+):
     # given a poison message between two good ones, on one partition
     for value in (b"good-1", b"poison", b"good-2"):
-        produce_raw(kafka_settings, topic, value, key=b"same-key",
-                    headers=[("event_type", b"Test")])
+        produce_raw(
+            kafka_settings, topic, value, key=b"same-key", headers=[("event_type", b"Test")]
+        )
     processed: list[bytes] = []
 
     def process(message: Message) -> None:
@@ -86,8 +91,13 @@ def test_transient_failure_is_retried_without_skipping_the_message(kafka_setting
             raise TransientEventError("database restarting")
 
     group = f"{kafka_settings.namespace}group-{uuid.uuid4().hex[:6]}"
-    loop = ConsumerLoop(settings=kafka_settings, group_id=group, topics=[topic], process=process,
-                        retry=RetryPolicy(attempts=5, first_backoff=0.01, max_backoff=0.05))
+    loop = ConsumerLoop(
+        settings=kafka_settings,
+        group_id=group,
+        topics=[topic],
+        process=process,
+        retry=RetryPolicy(attempts=5, first_backoff=0.01, max_backoff=0.05),
+    )
     _run_until(loop, lambda: len(attempts) >= 3)
     assert len(attempts) == 3
     assert _committed(kafka_settings, group, topic) == 1
@@ -104,14 +114,25 @@ def test_uncommitted_work_is_redelivered_to_the_next_consumer(kafka_settings, to
         raise TransientEventError("database down")
 
     retry = RetryPolicy(attempts=2, first_backoff=0.01, max_backoff=0.05)
-    _run_until(ConsumerLoop(settings=kafka_settings, group_id=group, topics=[topic],
-                            process=failing, retry=retry), lambda: len(failures) >= 2)
+    _run_until(
+        ConsumerLoop(
+            settings=kafka_settings, group_id=group, topics=[topic], process=failing, retry=retry
+        ),
+        lambda: len(failures) >= 2,
+    )
 
     # when a new consumer of the same group starts
     seen: list[bytes] = []
-    _run_until(ConsumerLoop(settings=kafka_settings, group_id=group, topics=[topic],
-                            process=lambda m: seen.append(m.value()), retry=retry),
-               lambda: bool(seen))
+    _run_until(
+        ConsumerLoop(
+            settings=kafka_settings,
+            group_id=group,
+            topics=[topic],
+            process=lambda m: seen.append(m.value()),
+            retry=retry,
+        ),
+        lambda: bool(seen),
+    )
 
     # then the message was neither lost nor dead-lettered
     assert seen == [b"needs-db"]

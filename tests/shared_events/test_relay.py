@@ -21,7 +21,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.kafka]
 def _publish_cancellations(order_id: uuid.UUID, count: int) -> list[OutboxMessage]:
     with transaction.atomic():
         return outbox_publish(
-            *[OrderCancelledIntegrationEvent(order_id=order_id, reason=f"r{i}") for i in range(count)],
+            *[
+                OrderCancelledIntegrationEvent(order_id=order_id, reason=f"r{i}")
+                for i in range(count)
+            ],
             correlation_id=str(order_id),
         )
 
@@ -42,13 +45,15 @@ def test_relay_publishes_rows_in_order_with_key_and_headers_then_marks_them(kafk
 
     # then
     assert result.published >= 5
-    assert not OutboxMessage.objects.filter(id__in=[r.id for r in rows],
-                                            published_at__isnull=True).exists()
+    assert not OutboxMessage.objects.filter(
+        id__in=[r.id for r in rows], published_at__isnull=True
+    ).exists()
     topic = events_config().publish_topic
     mine = lambda ms: [m for m in ms if m.key() == str(order_id).encode()]  # noqa: E731
     messages = mine(read_topic(kafka_settings, topic, until=lambda ms: len(mine(ms)) == 5))
     assert [json.loads(m.value())["payload"]["reason"] for m in messages] == [
-        f"r{i}" for i in range(5)]
+        f"r{i}" for i in range(5)
+    ]
     assert {m.partition() for m in messages} == {messages[0].partition()}
     assert header(messages[0], "event_type") == "OrderCancelledIntegrationEvent"
     assert header(messages[0], "event_version") == "1"
@@ -58,8 +63,9 @@ def test_relay_publishes_rows_in_order_with_key_and_headers_then_marks_them(kafk
 def test_rows_stay_unpublished_with_the_error_when_kafka_is_unreachable(kafka_settings):
     # given a producer that cannot reach any broker
     rows = _publish_cancellations(uuid.uuid4(), 2)
-    unreachable = EventProducer(KafkaSettings(bootstrap_servers="127.0.0.1:1"),
-                                **{"message.timeout.ms": 500})
+    unreachable = EventProducer(
+        KafkaSettings(bootstrap_servers="127.0.0.1:1"), **{"message.timeout.ms": 500}
+    )
 
     # when
     result = relay_outbox_batch(producer=unreachable, batch_size=1000, lock_timeout_ms=1000)
@@ -73,15 +79,17 @@ def test_rows_stay_unpublished_with_the_error_when_kafka_is_unreachable(kafka_se
 
     # and a working relay later sends them
     assert relay_outbox().published >= 2
-    assert not OutboxMessage.objects.filter(id__in=[r.id for r in rows],
-                                            published_at__isnull=True).exists()
+    assert not OutboxMessage.objects.filter(
+        id__in=[r.id for r in rows], published_at__isnull=True
+    ).exists()
 
 
 def test_failed_rows_are_parked_then_redriven(kafka_settings):
     # given rows that exhausted their attempts
     rows = _publish_cancellations(uuid.uuid4(), 1)
-    unreachable = EventProducer(KafkaSettings(bootstrap_servers="127.0.0.1:1"),
-                                **{"message.timeout.ms": 200})
+    unreachable = EventProducer(
+        KafkaSettings(bootstrap_servers="127.0.0.1:1"), **{"message.timeout.ms": 200}
+    )
     for _ in range(events_config().outbox_max_attempts):
         relay_outbox_batch(producer=unreachable, batch_size=1000, lock_timeout_ms=1000)
     parked = OutboxMessage.objects.get(id=rows[0].id)

@@ -17,12 +17,14 @@ def read_topic(
     timeout: float = 30.0,
 ) -> list[Message]:
     """Read `topic` from the beginning with a throw-away group until `until(messages)` holds."""
-    consumer = Consumer({
-        **settings.client_config(),
-        "group.id": f"test-reader-{uuid.uuid4().hex}",
-        "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-    })
+    consumer = Consumer(
+        {
+            **settings.client_config(),
+            "group.id": f"test-reader-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     consumer.subscribe([topic])
     messages: list[Message] = []
     deadline = time.monotonic() + timeout
@@ -30,7 +32,8 @@ def read_topic(
         while not until(messages):
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    f"condition not met on {topic} within {timeout}s; read {len(messages)} message(s)"
+                    f"condition not met on {topic} within {timeout}s;"
+                    f" read {len(messages)} message(s)"
                 )
             message = consumer.poll(0.2)
             if message is not None and not message.error():
@@ -40,8 +43,14 @@ def read_topic(
     return messages
 
 
-def produce_raw(settings: KafkaSettings, topic: str, value: bytes, *, key: bytes | None = None,
-                headers: list[tuple[str, bytes]] | None = None) -> None:
+def produce_raw(
+    settings: KafkaSettings,
+    topic: str,
+    value: bytes,
+    *,
+    key: bytes | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
     producer = Producer(settings.client_config())
     producer.produce(topic, value=value, key=key, headers=headers or [])
     assert producer.flush(10) == 0, "message not acknowledged"

@@ -24,7 +24,12 @@ class Command(BaseCommand):
         created = []
         for sku, name, price, quantity, threshold in DEMO_PRODUCTS:
             if not Product.objects.filter(sku=sku).exists():
-                product_create(sku=sku, name=name, unit_price=price,
-                               available_quantity=quantity, low_stock_threshold=threshold)
+                product_create(
+                    sku=sku,
+                    name=name,
+                    unit_price=price,
+                    available_quantity=quantity,
+                    low_stock_threshold=threshold,
+                )
                 created.append(sku)
         self.stdout.write(f"demo products created: {', '.join(created) or 'none (all exist)'}")

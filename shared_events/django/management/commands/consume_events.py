@@ -1,6 +1,7 @@
 """`manage.py consume_events`: apply this service's incoming events."""
 
 import logging
+import os
 import signal
 from typing import Any
 
@@ -20,8 +21,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--batch-size", type=int, default=200)
+        parser.add_argument(
+            "--instance-id",
+            default=os.environ.get("KAFKA_GROUP_INSTANCE_ID", ""),
+            help="stable id of this process in the group (static membership): a restarted "
+            "process gets its partitions back without waiting for the session timeout",
+        )
 
-    def handle(self, *args: Any, batch_size: int, **options: Any) -> None:
+    def handle(self, *args: Any, batch_size: int, instance_id: str, **options: Any) -> None:
         config = events_config()
         handlers = config.handlers()
 
@@ -39,6 +46,7 @@ class Command(BaseCommand):
             topics=config.consume_topics,
             process=process,
             batch_size=batch_size,
+            instance_id=instance_id,
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: loop.stop())

@@ -12,8 +12,9 @@ class Command(BaseCommand):
     help = "Create the event topics and their dead-letter topics if missing."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--wait", type=float, default=30.0,
-                            help="seconds to wait for the broker")
+        parser.add_argument(
+            "--wait", type=float, default=30.0, help="seconds to wait for the broker"
+        )
 
     def handle(self, *args: Any, wait: float, **options: Any) -> None:
         kafka = events_config().kafka

@@ -11,8 +11,11 @@ class Command(BaseCommand):
     help = "Publish pending outbox rows now (and optionally reset failed ones first)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--redrive-failed", action="store_true",
-                            help="give rows parked as failed another chance first")
+        parser.add_argument(
+            "--redrive-failed",
+            action="store_true",
+            help="give rows parked as failed another chance first",
+        )
 
     def handle(self, *args: Any, redrive_failed: bool, **options: Any) -> None:
         if redrive_failed:
