@@ -10,6 +10,7 @@ services read, so a stack pointed at existing servers starts only what is missin
 import argparse
 import dataclasses
 import glob
+import hashlib
 import os
 import shlex
 import shutil
@@ -246,25 +247,9 @@ def infra_programs(config: StackConfig) -> list[Program]:
         if not shutil.which("redis-server"):
             apt_install(["redis-server"])
         (data / "redis").mkdir(parents=True, exist_ok=True)
-        programs.append(
-            Program(
-                "redis",
-                [
-                    "redis-server",
-                    "--bind",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--dir",
-                    str(data / "redis"),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ],
-                group="infra",
-            )
-        )
+        redis = f"redis-server --bind 127.0.0.1 --port {port} --appendonly no --dir"
+        command = [*redis.split(), str(data / "redis"), "--save", ""]
+        programs.append(Program("redis", command, group="infra"))
     if kafka_ready(config.kafka_bootstrap):
         log(f"using Kafka at {config.kafka_bootstrap}")
     else:
@@ -279,8 +264,13 @@ def _postgres_program(base: Path, port: int, url: str) -> Program:
         bindir = postgres_bindir()
         assert bindir is not None
     parsed = urllib.parse.urlsplit(url)
-    data = base / "data"
     user = "postgres" if os.geteuid() == 0 else None  # PostgreSQL refuses to run as root
+    if user and not _reachable_by(user, base.parent):
+        # A checkout under a private folder (mode 700) is closed to the postgres user.
+        digest = hashlib.sha256(str(base).encode()).hexdigest()[:12]
+        base = Path("/var/lib/postgresql") / f"saga-{digest}"
+        log(f"{user} cannot reach the checkout; keeping the PostgreSQL cluster in {base}")
+    data = base / "data"
     if not (data / "PG_VERSION").exists():
         log(f"creating a PostgreSQL cluster in {data}")
         base.mkdir(parents=True, exist_ok=True)
@@ -330,6 +320,12 @@ def _postgres_program(base: Path, port: int, url: str) -> Program:
         stopsignal="INT",
         stopwaitsecs=30,
     )
+
+
+def _reachable_by(user: str, folder: Path) -> bool:
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = ["runuser", "-u", user, "--", "test", "-x", str(folder)]
+    return subprocess.run(probe, check=False).returncode == 0
 
 
 def _run_as(user: str | None, command: list[str]) -> None:

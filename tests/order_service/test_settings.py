@@ -1,0 +1,65 @@
+"""Production settings refuse unsafe configuration at start-up."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_KEY = "k" * 50
+
+
+def _check(env: dict[str, str], service: str = "order_service") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, f"{service}/manage.py", "check", "--deploy", "--fail-level", "ERROR"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": f"{service}.settings.production",
+            "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+            **env,
+        },
+    )
+
+
+@pytest.mark.parametrize("service", ["order_service", "inventory_service"])
+@pytest.mark.parametrize(
+    "env, reason",
+    [
+        ({"DJANGO_SECRET_KEY": GOOD_KEY, "DJANGO_DEBUG": "true"}, "DJANGO_DEBUG must be off"),
+        ({}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": "insecure-development-key"}, "DJANGO_SECRET_KEY must be set"),
+    ],
+)
+def test_production_refuses_debug_or_a_default_secret(service, env, reason):
+    result = _check(env, service)
+    assert result.returncode != 0
+    assert reason in result.stderr
+
+
+def test_production_starts_with_a_real_secret_and_replicates_topics_three_times():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.DEBUG, settings.KAFKA.topic_replication_factor)",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "order_service.settings.production",
+            "DJANGO_SECRET_KEY": GOOD_KEY,
+            "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+            "PYTHONPATH": str(ROOT),
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "3"]
