@@ -317,6 +317,7 @@ def _postgres_program(base: Path, port: int, url: str) -> Program:
         ],
         group="infra",
         user=user,
+        directory=base,
         stopsignal="INT",
         stopwaitsecs=30,
     )

@@ -32,7 +32,6 @@ class Stack:
     namespace: str
     kafka: KafkaSettings
     run_dir: Path
-    http: requests.Session
 
     def topic(self, base: str) -> str:
         return f"{self.namespace}{base}"
@@ -85,20 +84,27 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 2
     pytest.fail(f"{url} not up after {timeout}s:\n{log.read_text()[-4000:]}")
 
 
+# Two e2e runs side by side need other ports and Redis databases.
+ORDER_PORT = int(os.environ.get("E2E_ORDER_PORT", "18001"))
+INVENTORY_PORT = ORDER_PORT + 1
+REDIS_DBS = os.environ.get("E2E_REDIS_DBS", "2,3").split(",")
+
+
 @pytest.fixture(scope="session")
 def stack():
     namespace = f"e2e-{uuid.uuid4().hex[:8]}."
-    run_dir = ROOT / ".run" / "e2e"
-    _recreate_databases(["e2e_order_service", "e2e_inventory_service"])
+    run_dir = ROOT / ".run" / f"e2e-{ORDER_PORT}"
+    databases = [f"e2e_{ORDER_PORT}_order_service", f"e2e_{ORDER_PORT}_inventory_service"]
+    _recreate_databases(databases)
     env = {
         **os.environ,
         "KAFKA_NAMESPACE": namespace,
-        "ORDER_DATABASE_URL": f"{PG}/e2e_order_service",
-        "INVENTORY_DATABASE_URL": f"{PG}/e2e_inventory_service",
-        "ORDER_CELERY_BROKER_URL": f"{REDIS}/2",
-        "INVENTORY_CELERY_BROKER_URL": f"{REDIS}/3",
-        "ORDER_PORT": "18001",
-        "INVENTORY_PORT": "18002",
+        "ORDER_DATABASE_URL": f"{PG}/{databases[0]}",
+        "INVENTORY_DATABASE_URL": f"{PG}/{databases[1]}",
+        "ORDER_CELERY_BROKER_URL": f"{REDIS}/{REDIS_DBS[0]}",
+        "INVENTORY_CELERY_BROKER_URL": f"{REDIS}/{REDIS_DBS[1]}",
+        "ORDER_PORT": str(ORDER_PORT),
+        "INVENTORY_PORT": str(INVENTORY_PORT),
         "SAGA_RUN_DIR": str(run_dir),
         "DEMO_USERNAME": "e2e",
         "DEMO_PASSWORD": "e2e-password",
@@ -114,18 +120,17 @@ def stack():
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for("http://127.0.0.1:18001/api/orders/", process, log)
-        _wait_for("http://127.0.0.1:18002/api/products/", process, log)
-        http = requests.Session()
-        stack = Stack(
-            order_url="http://127.0.0.1:18001",
-            inventory_url="http://127.0.0.1:18002",
+        order_url = f"http://127.0.0.1:{ORDER_PORT}"
+        inventory_url = f"http://127.0.0.1:{INVENTORY_PORT}"
+        _wait_for(f"{order_url}/api/orders/", process, log)
+        _wait_for(f"{inventory_url}/api/products/", process, log)
+        yield Stack(
+            order_url=order_url,
+            inventory_url=inventory_url,
             namespace=namespace,
             kafka=KafkaSettings.from_env(namespace=namespace),
             run_dir=run_dir,
-            http=http,
         )
-        yield stack
     finally:
         process.send_signal(signal.SIGTERM)
         try:
