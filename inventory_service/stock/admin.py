@@ -73,11 +73,11 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description="Restock selected products (quantity above)")
     def restock(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        form = RestockForm(request.POST)
-        if not form.is_valid() or not form.cleaned_data.get("quantity"):
+        try:
+            quantity = forms.IntegerField(min_value=1).clean(request.POST.get("quantity"))
+        except forms.ValidationError:
             self.message_user(request, "Enter a quantity of 1 or more to restock.", messages.ERROR)
             return
-        quantity = form.cleaned_data["quantity"]
         skus = list(queryset.values_list("sku", flat=True))
         for sku in skus:
             services.product_restock(sku=sku, quantity=quantity)

@@ -29,7 +29,7 @@ def test_restock_action_adds_the_quantity_to_each_selected_product(staff):
     b = product_create(available_quantity=2)
     staff.post(
         "/admin/stock/product/",
-        {"action": "restock", "quantity": 5, "_selected_action": [a.sku, b.sku]},
+        {"action": "restock", "index": 0, "quantity": 5, "_selected_action": [a.sku, b.sku]},
     )
     assert Product.objects.get(sku=a.sku).available_quantity == 6
     assert Product.objects.get(sku=b.sku).available_quantity == 7

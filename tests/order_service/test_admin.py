@@ -29,7 +29,9 @@ def test_order_admin_pages_render_with_the_status_filter(staff):
 def test_ship_action_refuses_a_pending_order_with_a_message(staff):
     order = order_create()
     response = staff.post(
-        "/admin/orders/order/", {"action": "ship", "_selected_action": [order.id]}, follow=True
+        "/admin/orders/order/",
+        {"action": "ship", "index": 0, "_selected_action": [order.id]},
+        follow=True,
     )
     assert "Only confirmed orders can be shipped" in response.content.decode()
     order.refresh_from_db()
