@@ -39,7 +39,7 @@ def events_config() -> EventsConfig:
         consumer_group=topic_name(raw["CONSUMER_GROUP"], namespace=namespace),
         handlers_path=raw["HANDLERS"],
         outbox_batch_size=int(raw.get("OUTBOX_BATCH_SIZE", 1000)),
-        outbox_max_attempts=int(raw.get("OUTBOX_MAX_ATTEMPTS", 20)),
+        outbox_max_attempts=int(raw.get("OUTBOX_MAX_ATTEMPTS", 5)),
         retention_days=int(raw.get("RETENTION_DAYS", 7)),
         kafka=kafka,
     )

@@ -21,6 +21,9 @@ class OutboxMessage(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # After a failed send the relay waits until then (exponential backoff).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set when Kafka refused the message itself; the row is parked until redriven.
     failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

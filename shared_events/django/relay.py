@@ -18,11 +18,24 @@ from django.utils import timezone
 
 from shared_events.django.conf import events_config
 from shared_events.django.models import OutboxMessage, ProcessedEvent
-from shared_events.kafka.producer import EventProducer, OutgoingMessage
+from shared_events.kafka.producer import DeliveryReport, EventProducer, OutgoingMessage
 
 logger = logging.getLogger(__name__)
 
 RELAY_LOCK_KEY = zlib.crc32(b"shared_events.outbox_relay")
+
+
+_RELAY_COLUMNS = (
+    "id",
+    "topic",
+    "message_key",
+    "body",
+    "event_type",
+    "event_version",
+    "correlation_id",
+    "next_attempt_at",
+)
+MAX_BACKOFF_SECONDS = 60
 
 
 @dataclasses.dataclass
@@ -30,6 +43,7 @@ class RelayResult:
     published: int = 0
     failed: int = 0
     busy: bool = False
+    backing_off: bool = False
 
 
 @functools.cache
@@ -54,18 +68,14 @@ def relay_outbox_batch(
         rows = list(
             OutboxMessage.objects.filter(published_at__isnull=True, failed_at__isnull=True)
             .order_by("id")
-            .values_list(
-                "id",
-                "topic",
-                "message_key",
-                "body",
-                "event_type",
-                "event_version",
-                "correlation_id",
-            )[:batch_size]
+            .values_list(*_RELAY_COLUMNS)[:batch_size]
         )
         if not rows:
             return RelayResult()
+        retry_at = rows[0][-1]
+        if retry_at is not None and retry_at > timezone.now():
+            # The oldest row is backing off; sending newer ones first would reorder them.
+            return RelayResult(backing_off=True)
         messages = [
             OutgoingMessage(
                 topic=topic,
@@ -77,37 +87,47 @@ def relay_outbox_batch(
                     ("correlation_id", correlation_id.encode()),
                 ],
             )
-            for _id, topic, key, body, event_type, version, correlation_id in rows
+            for _id, topic, key, body, event_type, version, correlation_id, _retry in rows
         ]
         reports = producer.publish_batch(messages)
         delivered = [row[0] for row, report in zip(rows, reports, strict=True) if report.delivered]
         failed = [
-            (row[0], report.error)
+            (row[0], report)
             for row, report in zip(rows, reports, strict=True)
             if not report.delivered
         ]
-        now = timezone.now()
         if delivered:
-            OutboxMessage.objects.filter(id__in=delivered).update(published_at=now)
+            OutboxMessage.objects.filter(id__in=delivered).update(
+                published_at=timezone.now(), next_attempt_at=None
+            )
         if failed:
             _record_failures(failed, max_attempts=config.outbox_max_attempts)
         return RelayResult(published=len(delivered), failed=len(failed))
 
 
-def _record_failures(failed: list[tuple[int, str]], *, max_attempts: int) -> None:
-    error = failed[0][1]
-    logger.warning("kafka refused %d outbox row(s): %s", len(failed), error)
+def _record_failures(failed: list[tuple[int, DeliveryReport]], *, max_attempts: int) -> None:
+    """Count the attempt, keep the error, back off; park rows Kafka refuses outright."""
+    logger.warning("kafka did not take %d outbox row(s): %s", len(failed), failed[0][1].error)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {OutboxMessage._meta.db_table}
-               SET attempts = attempts + 1,
-                   last_error = %s,
-                   failed_at = CASE WHEN attempts + 1 >= %s THEN now() END
-             WHERE id = ANY(%s)
-            """,
-            [error, max_attempts, [row_id for row_id, _ in failed]],
-        )
+        for permanent in (False, True):
+            ids = [row_id for row_id, report in failed if report.permanent is permanent]
+            if not ids:
+                continue
+            error = next(r.error for _, r in failed if r.permanent is permanent)
+            # An unreachable broker never parks a row: it drains by itself once Kafka is back.
+            park = "CASE WHEN attempts + 1 >= %s THEN now() END" if permanent else "NULL"
+            cursor.execute(
+                f"""
+                UPDATE {OutboxMessage._meta.db_table}
+                   SET attempts = attempts + 1,
+                       last_error = %s,
+                       next_attempt_at = now()
+                           + LEAST(power(2, attempts), %s) * interval '1 second',
+                       failed_at = {park}
+                 WHERE id = ANY(%s)
+                """,
+                [error, MAX_BACKOFF_SECONDS, *([max_attempts] if permanent else []), ids],
+            )
 
 
 def relay_outbox(*, max_batches: int = 100, lock_timeout_ms: int = 5_000) -> RelayResult:
@@ -122,8 +142,8 @@ def relay_outbox(*, max_batches: int = 100, lock_timeout_ms: int = 5_000) -> Rel
         )
         total.published += result.published
         total.failed += result.failed
-        total.busy = result.busy
-        if result.busy or result.failed or result.published < config.outbox_batch_size:
+        total.busy, total.backing_off = result.busy, result.backing_off
+        if result.published < config.outbox_batch_size or result.failed:
             break
     if total.published or total.failed:
         logger.info("relayed %d event(s), %d failed", total.published, total.failed)
@@ -135,7 +155,7 @@ def outbox_redrive(*, ids: list[int] | None = None) -> int:
     rows = OutboxMessage.objects.filter(published_at__isnull=True, failed_at__isnull=False)
     if ids is not None:
         rows = rows.filter(id__in=ids)
-    return rows.update(failed_at=None, attempts=0)
+    return rows.update(failed_at=None, attempts=0, next_attempt_at=None)
 
 
 def events_purge(*, older_than: timedelta) -> tuple[int, int]:

@@ -4,7 +4,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from shared_events.kafka.config import KafkaSettings
 
@@ -21,10 +21,29 @@ class OutgoingMessage:
     headers: Headers
 
 
+# Errors that no retry can fix: the message itself is unacceptable.
+PERMANENT_ERRORS = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+        KafkaError.INVALID_RECORD,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError._INVALID_ARG,
+    }
+)
+
+
 @dataclasses.dataclass
 class DeliveryReport:
     delivered: bool = False
     error: str = "no delivery report before the flush timeout"
+    # False for an unreachable or slow broker: the same message may go through later.
+    permanent: bool = False
+
+    def fail(self, error: KafkaError) -> None:
+        self.delivered = False
+        self.error = str(error)
+        self.permanent = error.code() in PERMANENT_ERRORS
 
 
 class EventProducer:
@@ -41,8 +60,10 @@ class EventProducer:
 
         def on_delivery(report: DeliveryReport):  # type: ignore[no-untyped-def]
             def callback(err: KafkaError | None, _msg: Message) -> None:
-                report.delivered = err is None
-                report.error = "" if err is None else str(err)
+                if err is None:
+                    report.delivered, report.error = True, ""
+                else:
+                    report.fail(err)
 
             return callback
 
@@ -56,6 +77,9 @@ class EventProducer:
                         headers=message.headers,
                         on_delivery=on_delivery(report),
                     )
+                    break
+                except KafkaException as exc:  # refused before it was queued
+                    report.fail(exc.args[0])
                     break
                 except BufferError:
                     # Local queue full: serve delivery reports to make room.

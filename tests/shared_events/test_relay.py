@@ -2,15 +2,22 @@
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from shared_events.contracts import OrderCancelledIntegrationEvent
 from shared_events.django.conf import events_config
-from shared_events.django.models import OutboxMessage
+from shared_events.django.models import OutboxMessage, ProcessedEvent
 from shared_events.django.outbox import outbox_publish
-from shared_events.django.relay import outbox_redrive, relay_outbox, relay_outbox_batch
+from shared_events.django.relay import (
+    events_purge,
+    outbox_redrive,
+    relay_outbox,
+    relay_outbox_batch,
+)
 from shared_events.kafka.config import KafkaSettings
 from shared_events.kafka.producer import EventProducer
 from tests.support.kafka import header, read_topic
@@ -60,45 +67,76 @@ def test_relay_publishes_rows_in_order_with_key_and_headers_then_marks_them(kafk
     assert [json.loads(m.value())["event_id"] for m in messages] == [str(r.event_id) for r in rows]
 
 
-def test_rows_stay_unpublished_with_the_error_when_kafka_is_unreachable(kafka_settings):
+def test_an_unreachable_broker_backs_off_and_never_parks_rows(kafka_settings):
     # given a producer that cannot reach any broker
     rows = _publish_cancellations(uuid.uuid4(), 2)
-    unreachable = EventProducer(
-        KafkaSettings(bootstrap_servers="127.0.0.1:1"), **{"message.timeout.ms": 500}
-    )
-
-    # when
-    result = relay_outbox_batch(producer=unreachable, batch_size=1000, lock_timeout_ms=1000)
-
-    # then nothing is marked published, and each row says why
-    assert result.published == 0 and result.failed >= 2
-    for row in OutboxMessage.objects.filter(id__in=[r.id for r in rows]):
-        assert row.published_at is None
-        assert row.attempts == 1
-        assert row.last_error
-
-    # and a working relay later sends them
-    assert relay_outbox().published >= 2
-    assert not OutboxMessage.objects.filter(
-        id__in=[r.id for r in rows], published_at__isnull=True
-    ).exists()
-
-
-def test_failed_rows_are_parked_then_redriven(kafka_settings):
-    # given rows that exhausted their attempts
-    rows = _publish_cancellations(uuid.uuid4(), 1)
+    ids = [r.id for r in rows]
     unreachable = EventProducer(
         KafkaSettings(bootstrap_servers="127.0.0.1:1"), **{"message.timeout.ms": 200}
     )
+
+    # when it fails more often than a parked row would be allowed to
+    for _ in range(events_config().outbox_max_attempts + 1):
+        OutboxMessage.objects.filter(id__in=ids).update(next_attempt_at=None)  # time passes
+        result = relay_outbox_batch(producer=unreachable, batch_size=1000, lock_timeout_ms=1000)
+        assert result.published == 0 and result.failed >= 2
+
+    # then each row counts its attempts, keeps the error and waits, but is not parked
+    for row in OutboxMessage.objects.filter(id__in=ids):
+        assert row.published_at is None and row.failed_at is None
+        assert row.attempts == events_config().outbox_max_attempts + 1
+        assert "timed out" in row.last_error.lower()
+        assert row.next_attempt_at > timezone.now()
+
+    # and while the oldest row backs off nothing newer overtakes it
+    assert relay_outbox().backing_off
+
+    # and once the backoff has passed the rows drain by themselves
+    OutboxMessage.objects.filter(id__in=ids).update(next_attempt_at=timezone.now())
+    assert relay_outbox().published >= 2
+    assert not OutboxMessage.objects.filter(id__in=ids, published_at__isnull=True).exists()
+
+
+def test_a_message_kafka_refuses_is_parked_the_rest_flow_and_it_can_be_redriven(kafka_settings):
+    # given a row too large for the producer, followed by a normal one
+    with transaction.atomic():
+        [big] = outbox_publish(
+            OrderCancelledIntegrationEvent(order_id=uuid.uuid4(), reason="x" * 5000)
+        )
+    [small] = _publish_cancellations(uuid.uuid4(), 1)
+    strict = EventProducer(kafka_settings, **{"message.max.bytes": 2000})
+
+    # when the relay keeps trying
     for _ in range(events_config().outbox_max_attempts):
-        relay_outbox_batch(producer=unreachable, batch_size=1000, lock_timeout_ms=1000)
-    parked = OutboxMessage.objects.get(id=rows[0].id)
-    assert parked.failed_at is not None and parked.status == "failed"
+        OutboxMessage.objects.filter(id=big.id).update(next_attempt_at=None)
+        relay_outbox_batch(producer=strict, batch_size=1000, lock_timeout_ms=1000)
+
+    # then the refused row is parked with the reason, and the other one was published
+    parked = OutboxMessage.objects.get(id=big.id)
+    assert parked.status == "failed" and "too large" in parked.last_error.lower()
+    assert OutboxMessage.objects.get(id=small.id).status == "published"
     assert relay_outbox().published == 0  # parked rows are left alone
 
-    # when
+    # when an operator redrives it (here with a producer that accepts it)
     assert outbox_redrive(ids=[parked.id]) == 1
 
-    # then
+    # then it is published
     assert relay_outbox().published == 1
     assert OutboxMessage.objects.get(id=parked.id).status == "published"
+
+
+def test_purge_deletes_only_old_published_rows_and_processed_ids():
+    old, recent = _publish_cancellations(uuid.uuid4(), 2)
+    pending = _publish_cancellations(uuid.uuid4(), 1)[0]
+    long_ago = timezone.now() - timedelta(days=8)
+    OutboxMessage.objects.filter(id=old.id).update(published_at=long_ago)
+    OutboxMessage.objects.filter(id=recent.id).update(published_at=timezone.now())
+    ProcessedEvent.objects.create(event_id=uuid.uuid4(), event_type="X")
+    stale = ProcessedEvent.objects.create(event_id=uuid.uuid4(), event_type="X")
+    ProcessedEvent.objects.filter(event_id=stale.event_id).update(processed_at=long_ago)
+
+    assert events_purge(older_than=timedelta(days=7)) == (1, 1)
+
+    assert set(OutboxMessage.objects.values_list("id", flat=True)) >= {recent.id, pending.id}
+    assert not OutboxMessage.objects.filter(id=old.id).exists()
+    assert not ProcessedEvent.objects.filter(event_id=stale.event_id).exists()
