@@ -30,9 +30,17 @@ class RetryPolicy:
     attempts: int = 5
     first_backoff: float = 0.2
     max_backoff: float = 5.0
+    # After `attempts` in place, every partition is paused for this long, doubling up to
+    # `max_pause` while failures go on (a circuit breaker), and polling continues meanwhile
+    # so the group never sees the member as stuck.
+    first_pause: float = 1.0
+    max_pause: float = 30.0
 
     def backoff(self, attempt: int) -> float:
         return min(self.first_backoff * 2 ** (attempt - 1), self.max_backoff)
+
+    def pause(self, consecutive: int) -> float:
+        return min(self.first_pause * 2 ** (consecutive - 1), self.max_pause)
 
 
 class ConsumerLoop:
@@ -67,6 +75,8 @@ class ConsumerLoop:
         self._pending: dict[tuple[str, int], int] = {}
         self._consumer: Consumer | None = None
         self._dead_letters: EventProducer | None = None
+        self._paused_until: float | None = None
+        self._consecutive_pauses = 0
 
     def stop(self) -> None:
         """Finish the current message, commit, and leave the loop."""
@@ -81,6 +91,7 @@ class ConsumerLoop:
         logger.info("consuming %s as group %s", ", ".join(self._topics), self._group_id)
         try:
             while not self._stopping:
+                self._maybe_resume()
                 self._handle_batch(self._next_batch(consumer))
                 self._commit()
         finally:
@@ -104,17 +115,19 @@ class ConsumerLoop:
                 self._log_client_error(message.error())
                 continue
             partition = (message.topic(), message.partition())
-            if partition in rewound:
-                continue  # redelivered after the rewind below
+            if partition in rewound or self._paused_until is not None:
+                self._rewind(message, rewound)  # redelivered once resumed
+                continue
             if self._stopping:
-                self._rewind(message)
-                rewound.add(partition)
+                self._rewind(message, rewound)
                 continue
             if self._handle(message):
                 self._mark_done(message)
+                self._consecutive_pauses = 0
             else:
-                self._rewind(message)
-                rewound.add(partition)
+                self._rewind(message, rewound)
+                if not self._stopping:
+                    self._pause_all()
 
     def _handle(self, message: Message) -> bool:
         """Process one message; True when its offset may be committed."""
@@ -191,11 +204,31 @@ class ConsumerLoop:
     def _mark_done(self, message: Message) -> None:
         self._pending[(message.topic(), message.partition())] = message.offset() + 1
 
-    def _rewind(self, message: Message) -> None:
+    def _rewind(self, message: Message, rewound: set[tuple[str, int]]) -> None:
+        """Make the partition start again at this message (once per partition and batch)."""
         assert self._consumer is not None
-        self._consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
-        if not self._stopping:
-            time.sleep(self._retry.max_backoff)
+        partition = (message.topic(), message.partition())
+        if partition not in rewound:
+            rewound.add(partition)
+            self._consumer.seek(
+                TopicPartition(message.topic(), message.partition(), message.offset())
+            )
+
+    def _pause_all(self) -> None:
+        assert self._consumer is not None
+        self._consecutive_pauses += 1
+        delay = self._retry.pause(self._consecutive_pauses)
+        self._paused_until = time.monotonic() + delay
+        self._consumer.pause(self._consumer.assignment())
+        logger.warning("failures persist: pausing consumption for %.0fs", delay)
+
+    def _maybe_resume(self) -> None:
+        if self._paused_until is None or time.monotonic() < self._paused_until:
+            return
+        assert self._consumer is not None
+        self._paused_until = None
+        self._consumer.resume(self._consumer.assignment())
+        logger.info("resuming consumption")
 
     def _commit(self, only: list[TopicPartition] | None = None) -> None:
         assert self._consumer is not None
@@ -214,7 +247,9 @@ class ConsumerLoop:
         for tp in offsets:
             self._pending.pop((tp.topic, tp.partition), None)
 
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if self._paused_until is not None:
+            consumer.pause(partitions)
         logger.info("assigned %s", _describe(partitions))
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:

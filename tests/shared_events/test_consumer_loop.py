@@ -1,5 +1,6 @@
 """The consumer loop against the real broker: commits, dead letters, transient retries."""
 
+import itertools
 import threading
 import time
 import uuid
@@ -137,3 +138,32 @@ def test_uncommitted_work_is_redelivered_to_the_next_consumer(kafka_settings, to
     # then the message was neither lost nor dead-lettered
     assert seen == [b"needs-db"]
     assert _committed(kafka_settings, group, topic) == 1
+
+
+def test_persistent_failures_pause_consumption_then_it_resumes_by_itself(kafka_settings, topic):
+    # given a database that is down for the first several attempts
+    for value in (b"one", b"two"):
+        produce_raw(kafka_settings, topic, value, key=b"k")
+    calls: list[float] = []
+    done: list[bytes] = []
+
+    def process(message: Message) -> None:
+        calls.append(time.monotonic())
+        if len(calls) <= 4:
+            raise TransientEventError("database down")
+        done.append(message.value())
+
+    group = f"{kafka_settings.namespace}group-{uuid.uuid4().hex[:6]}"
+    retry = RetryPolicy(attempts=2, first_backoff=0.01, max_backoff=0.01, first_pause=0.5)
+    loop = ConsumerLoop(
+        settings=kafka_settings, group_id=group, topics=[topic], process=process, retry=retry
+    )
+
+    # when
+    _run_until(loop, lambda: len(done) == 2)
+
+    # then both messages were applied, in order, after two pauses of growing length
+    assert done == [b"one", b"two"]
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    assert gaps[1] >= 0.5 and gaps[3] >= 1.0
+    assert _committed(kafka_settings, group, topic) == 2
