@@ -67,6 +67,8 @@ class Reservation(models.Model):
     order_id = models.UUIDField(primary_key=True)
     status = models.CharField(max_length=20, choices=ReservationStatus.choices, db_index=True)
     reason = models.CharField(max_length=500, blank=True)
+    reason_code = models.CharField(max_length=40, blank=True)
+    rejected_sku = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

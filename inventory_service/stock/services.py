@@ -113,20 +113,28 @@ def stock_reserve(
     correlation_id = str(order_id)
     existing = Reservation.objects.select_for_update().filter(order_id=order_id).first()
     if existing is not None:
-        # A redelivered OrderCreated, or one arriving after the order was cancelled.
+        # Asked again (the order service re-asks when an answer is late), or an
+        # OrderCreated arriving after its cancellation: answer as before, reserve nothing.
         logger.info(
-            "order %s already has a %s reservation; nothing to reserve",
+            "order %s already has a %s reservation; answering again",
             order_id,
             existing.status,
             extra={"correlation_id": correlation_id},
         )
+        answer = _reservation_answer(existing)
+        if answer is not None:
+            outbox_publish(answer, correlation_id=correlation_id, causation_id=causation_id)
         return existing
     try:
         with transaction.atomic():
             reserved, level_events = _reserve_lines(lines)
     except _ReservationRefused as refused:
         reservation = Reservation.objects.create(
-            order_id=order_id, status=ReservationStatus.REJECTED, reason=refused.reason
+            order_id=order_id,
+            status=ReservationStatus.REJECTED,
+            reason=refused.reason,
+            reason_code=refused.code,
+            rejected_sku=refused.sku,
         )
         outbox_publish(
             ReservationFailedIntegrationEvent(
@@ -169,15 +177,10 @@ def stock_release(*, order_id: uuid.UUID, causation_id: uuid.UUID | None = None)
             "reason": "cancelled before it was reserved",
         },
     )
-    if not created and reservation.status in (
-        ReservationStatus.RELEASED,
-        ReservationStatus.CANCELLED,
-        ReservationStatus.SOLD,
-    ):
-        logger.info(
-            "release ignored for order %s: reservation is %s",
+    if not created and reservation.status == ReservationStatus.SOLD:
+        logger.warning(
+            "release refused for order %s: it was shipped",
             order_id,
-            reservation.status,
             extra={"correlation_id": correlation_id},
         )
         return reservation
@@ -204,6 +207,13 @@ def stock_release(*, order_id: uuid.UUID, causation_id: uuid.UUID | None = None)
         reservation.status = ReservationStatus.RELEASED
     elif reservation.status == ReservationStatus.REJECTED:
         reservation.status = ReservationStatus.CANCELLED
+    elif not created:
+        # Released before: confirm again, the first confirmation may not have been seen.
+        logger.info(
+            "order %s was already released; confirming again",
+            order_id,
+            extra={"correlation_id": correlation_id},
+        )
     reservation.save(update_fields=["status", "updated_at"])
     outbox_publish(
         StockLevelNormalizedIntegrationEvent(order_id=order_id, levels=tuple(levels)),
@@ -235,6 +245,27 @@ def stock_sell(*, order_id: uuid.UUID, causation_id: uuid.UUID | None = None) ->
     reservation.status = ReservationStatus.SOLD
     reservation.save(update_fields=["status", "updated_at"])
     return reservation
+
+
+def _reservation_answer(reservation: Reservation) -> Contract | None:
+    """What inventory said about this order's reservation, to say it again."""
+    if reservation.status in (ReservationStatus.RESERVED, ReservationStatus.SOLD):
+        lines = tuple(
+            ReservedLine(sku=line.product_id, quantity=line.quantity, unit_price=line.unit_price)
+            for line in reservation.lines.order_by("product_id")
+        )
+        total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+        return StockReservedIntegrationEvent(
+            order_id=reservation.order_id, lines=lines, total_amount=total
+        )
+    if reservation.status == ReservationStatus.REJECTED:
+        return ReservationFailedIntegrationEvent(
+            order_id=reservation.order_id,
+            reason_code=reservation.reason_code,  # type: ignore[arg-type]
+            reason=reservation.reason,
+            sku=reservation.rejected_sku or None,
+        )
+    return None  # released or cancelled: the cancellation confirms
 
 
 def _reserve_lines(lines: Sequence[OrderLine]) -> tuple[list[ReservedLine], list[Contract]]:

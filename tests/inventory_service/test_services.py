@@ -191,3 +191,39 @@ def test_the_database_refuses_negative_or_unbalanced_stock():
         Product.objects.filter(sku=product.sku).update(available_quantity=-1, received_quantity=-1)
     with pytest.raises(IntegrityError), transaction.atomic():
         Product.objects.filter(sku=product.sku).update(available_quantity=5)
+
+
+def test_asking_again_repeats_the_answer_without_reserving_twice():
+    product = product_create(available_quantity=5)
+    reserved_order, rejected_order = uuid.uuid4(), uuid.uuid4()
+    _apply(_created(reserved_order, (product.sku, 2)))
+    _apply(_created(rejected_order, (product.sku, 50)))
+
+    # when the order service re-asks (a new event: its earlier answer was not seen)
+    _apply(_created(reserved_order, (product.sku, 2)))
+    _apply(_created(rejected_order, (product.sku, 50)))
+
+    # then the same answers are published again and stock moved once
+    assert _stock(product.sku) == (3, 2, 0)
+    assert [t for t, _ in _published(correlation_id=str(reserved_order))] == [
+        "StockReservedIntegrationEvent",
+        "StockReservedIntegrationEvent",
+    ]
+    answers = _published(correlation_id=str(rejected_order))
+    assert [t for t, _ in answers] == ["ReservationFailedIntegrationEvent"] * 2
+    assert answers[0][1] == answers[1][1]
+
+
+def test_a_repeated_cancellation_is_confirmed_again_and_releases_once():
+    product = product_create(available_quantity=5)
+    order_id = uuid.uuid4()
+    _apply(_created(order_id, (product.sku, 2)))
+    _apply(OrderCancelledIntegrationEvent(order_id=order_id))
+    _apply(OrderCancelledIntegrationEvent(order_id=order_id))
+    assert _stock(product.sku) == (5, 0, 0)
+    confirmations = [
+        p
+        for t, p in _published(correlation_id=str(order_id))
+        if t == "StockLevelNormalizedIntegrationEvent" and p["order_id"]
+    ]
+    assert len(confirmations) == 2
