@@ -194,7 +194,7 @@ def test_the_database_refuses_negative_or_unbalanced_stock():
 
 
 def test_asking_again_repeats_the_answer_without_reserving_twice():
-    product = product_create(available_quantity=5)
+    product = product_create(available_quantity=5, low_stock_threshold=0)
     reserved_order, rejected_order = uuid.uuid4(), uuid.uuid4()
     _apply(_created(reserved_order, (product.sku, 2)))
     _apply(_created(rejected_order, (product.sku, 50)))
