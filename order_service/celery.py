@@ -6,4 +6,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "order_service.settings.dev")
 
 app = Celery("order_service")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["shared_events.django"])
+app.autodiscover_tasks(["shared_events.django", "order_service.orders"])

@@ -1,5 +1,7 @@
 """Order HTTP API: each view decodes input, calls one service or selector, encodes output."""
 
+import hashlib
+import json
 from typing import Any
 
 import django_filters
@@ -93,14 +95,36 @@ class OrderListCreateApi(generics.ListAPIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        order = services.order_create(
-            customer_id=data["customer_id"],
-            lines=[services.OrderLineInput(**line) for line in data["lines"]],
-            shipping_address=data["shipping_address"],
-            note=data["note"],
-        )
+        fields = {
+            "customer_id": data["customer_id"],
+            "lines": [services.OrderLineInput(**line) for line in data["lines"]],
+            "shipping_address": data["shipping_address"],
+            "note": data["note"],
+        }
+        key = request.headers.get("Idempotency-Key")
+        headers = {}
+        if key is None:
+            order = services.order_create(**fields)
+        else:
+            if not 1 <= len(key) <= 255:
+                raise serializers.ValidationError(
+                    {"Idempotency-Key": "Use 1 to 255 characters, e.g. a UUID."}
+                )
+            order, created = services.order_create_idempotent(
+                idempotency_key=key, request_fingerprint=_fingerprint(data), **fields
+            )
+            if not created:
+                headers["Idempotent-Replayed"] = "true"
         # The order as it was committed: the saga may already have moved it on.
-        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+        return Response(
+            OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED, headers=headers
+        )
+
+
+def _fingerprint(data: dict[str, Any]) -> str:
+    """A stable digest of a validated request body."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class OrderDetailApi(generics.GenericAPIView):

@@ -16,11 +16,22 @@ class Order(models.Model):
     total_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     shipping_address = models.TextField(blank=True)
     note = models.TextField(blank=True)
+    # Times the saga step was re-sent because the other service was late to answer.
+    saga_retries = models.PositiveSmallIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["updated_at"],
+                name="order_in_flight_idx",
+                condition=Q(status__in=["pending", "cancelling"]),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(total_amount__isnull=True) | Q(total_amount__gte=0),

@@ -1,12 +1,14 @@
 """Order use cases. Each one changes the order and writes its events in one transaction."""
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from order_service.orders.models import Order, OrderLine
 from order_service.orders.statuses import OrderStatus, can_transition
@@ -17,13 +19,13 @@ from shared_events.contracts import (
     ReservedLine,
 )
 from shared_events.contracts import OrderLine as OrderLineContract
-from shared_events.django.api import ConflictError, NotFoundError
+from shared_events.django.api import ConflictError, NotFoundError, UnprocessableError
 from shared_events.django.outbox import outbox_publish
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class OrderLineInput:
     sku: str
     quantity: int
@@ -35,24 +37,109 @@ def order_create(
     lines: Sequence[OrderLineInput],
     shipping_address: str = "",
     note: str = "",
+    idempotency_key: str | None = None,
+    request_fingerprint: str = "",
 ) -> Order:
     """Place an order; inventory is asked to reserve its stock."""
     with transaction.atomic():
         order = Order.objects.create(
-            customer_id=customer_id, shipping_address=shipping_address, note=note
+            customer_id=customer_id,
+            shipping_address=shipping_address,
+            note=note,
+            idempotency_key=idempotency_key,
+            request_fingerprint=request_fingerprint,
         )
         OrderLine.objects.bulk_create(
             OrderLine(order=order, sku=line.sku, quantity=line.quantity) for line in lines
         )
-        outbox_publish(
-            OrderCreatedIntegrationEvent(
-                order_id=order.id,
-                customer_id=customer_id,
-                lines=tuple(OrderLineContract(sku=l.sku, quantity=l.quantity) for l in lines),
-            ),
-            correlation_id=str(order.id),
-        )
+        outbox_publish(_order_created_event(order, lines), correlation_id=str(order.id))
     return order
+
+
+def order_create_idempotent(
+    *, idempotency_key: str, request_fingerprint: str, **fields: object
+) -> tuple[Order, bool]:
+    """Place an order once per key: a retry gets the original order and False."""
+    for _ in range(2):
+        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if existing.request_fingerprint != request_fingerprint:
+                raise UnprocessableError(
+                    "This Idempotency-Key was already used with a different request.",
+                    extra={"idempotency_key": idempotency_key, "order_id": str(existing.id)},
+                )
+            return existing, False
+        try:
+            order = order_create(
+                idempotency_key=idempotency_key,
+                request_fingerprint=request_fingerprint,
+                **fields,  # type: ignore[arg-type]
+            )
+            return order, True
+        except IntegrityError:
+            continue  # a concurrent request with the same key won; read its order
+    raise RuntimeError("unreachable: the key exists after a unique violation")
+
+
+def orders_settle_stuck(*, timeout: timedelta, max_retries: int) -> dict[str, int]:
+    """Move on the orders whose saga step got no answer within `timeout`.
+
+    A pending order is asked about again (`max_retries` times), then cancelled with a
+    reason, which releases whatever inventory may hold; a cancelling order re-sends its
+    cancellation until inventory confirms it. Inventory answers a repeated question again.
+    """
+    cutoff = timezone.now() - timeout
+    counts = {"reasked": 0, "timed_out": 0, "recancelled": 0}
+    stuck = Order.objects.filter(
+        status__in=[OrderStatus.PENDING, OrderStatus.CANCELLING], updated_at__lt=cutoff
+    )
+    for order_id in stuck.values_list("id", flat=True)[:500]:
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(id=order_id, updated_at__lt=cutoff)
+                .first()
+            )
+            if order is None:
+                continue  # it moved on, or someone else is settling it
+            correlation_id = str(order.id)
+            if order.status == OrderStatus.PENDING and order.saga_retries < max_retries:
+                lines = [OrderLineInput(sku=l.sku, quantity=l.quantity) for l in order.lines.all()]
+                outbox_publish(_order_created_event(order, lines), correlation_id=correlation_id)
+                counts["reasked"] += 1
+            elif order.status == OrderStatus.PENDING:
+                reason = f"Inventory did not answer within {max_retries + 1} x {timeout}."
+                _order_transition(order, OrderStatus.CANCELLING, reason=reason)
+                outbox_publish(
+                    OrderCancelledIntegrationEvent(order_id=order.id, reason=reason),
+                    correlation_id=correlation_id,
+                )
+                counts["timed_out"] += 1
+            else:
+                outbox_publish(
+                    OrderCancelledIntegrationEvent(order_id=order.id, reason=order.status_reason),
+                    correlation_id=correlation_id,
+                )
+                counts["recancelled"] += 1
+            order.saga_retries += 1
+            order.save(update_fields=["saga_retries", "updated_at"])
+            logger.warning(
+                "order %s was stuck %s; saga step sent again",
+                order.id,
+                order.status,
+                extra={"correlation_id": correlation_id},
+            )
+    return counts
+
+
+def _order_created_event(
+    order: Order, lines: Sequence[OrderLineInput]
+) -> OrderCreatedIntegrationEvent:
+    return OrderCreatedIntegrationEvent(
+        order_id=order.id,
+        customer_id=order.customer_id,
+        lines=tuple(OrderLineContract(sku=l.sku, quantity=l.quantity) for l in lines),
+    )
 
 
 def order_cancel(*, order_id: uuid.UUID, reason: str = "") -> Order:

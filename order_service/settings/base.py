@@ -28,9 +28,21 @@ SHARED_EVENTS = {
     "RETENTION_DAYS": env.int("EVENTS_RETENTION_DAYS", default=7),
 }
 
+# A saga step with no answer after this long is sent again, then the order is cancelled.
+ORDER_SAGA_TIMEOUT_SECONDS = env.int("ORDER_SAGA_TIMEOUT_SECONDS", default=60)
+ORDER_SAGA_MAX_RETRIES = env.int("ORDER_SAGA_MAX_RETRIES", default=3)
+_settle_every = max(ORDER_SAGA_TIMEOUT_SECONDS / 4, 1.0)
+
 globals().update(
     celery_settings(
-        broker_url=env.str("ORDER_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+        broker_url=env.str("ORDER_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0"),
+        extra_schedule={
+            "settle-stuck-orders": {
+                "task": "orders.settle_stuck_orders",
+                "schedule": _settle_every,
+                "options": {"expires": _settle_every},
+            },
+        },
     )
 )
 LOGGING = logging_settings(level=env.str("LOG_LEVEL", default="INFO"))

@@ -23,6 +23,12 @@ class NotFoundError(ApplicationError):
     http_status = status.HTTP_404_NOT_FOUND
 
 
+class UnprocessableError(ApplicationError):
+    """Well-formed, but cannot be honoured (e.g. an idempotency key reused for another body)."""
+
+    http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
 class ConflictError(ApplicationError):
     """The request does not fit the current state (e.g. cancelling a shipped order)."""
 

@@ -7,9 +7,12 @@ RELAY_SWEEP_SECONDS = 2.0
 
 
 def celery_settings(
-    *, broker_url: str, sweep_seconds: float = RELAY_SWEEP_SECONDS
+    *,
+    broker_url: str,
+    sweep_seconds: float = RELAY_SWEEP_SECONDS,
+    extra_schedule: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return the CELERY_* settings of one service."""
+    """Return the CELERY_* settings of one service; `extra_schedule` adds its own beat tasks."""
     return {
         "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_IGNORE_RESULT": True,
@@ -28,5 +31,6 @@ def celery_settings(
                 "schedule": timedelta(hours=1),
                 "options": {"expires": 600},
             },
+            **(extra_schedule or {}),
         },
     }

@@ -109,3 +109,22 @@ def test_patch_changes_note_and_unknown_orders_are_404(client):
     response = client.patch(f"/api/orders/{order.id}/", {"note": "leave at door"}, format="json")
     assert response.status_code == 200 and response.json()["note"] == "leave at door"
     assert client.get(f"/api/orders/{uuid.uuid4()}/").status_code == 404
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_original_order(client):
+    first = client.post("/api/orders/", VALID, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    again = client.post("/api/orders/", VALID, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Order.objects.count() == 1
+    assert OutboxMessage.objects.count() == 1
+
+
+def test_the_same_idempotency_key_with_another_body_is_a_422(client):
+    client.post("/api/orders/", VALID, format="json", HTTP_IDEMPOTENCY_KEY="key-2")
+    other = {**VALID, "customer_id": "someone-else"}
+    response = client.post("/api/orders/", other, format="json", HTTP_IDEMPOTENCY_KEY="key-2")
+    assert response.status_code == 422
+    assert "different request" in response.json()["message"]
+    assert Order.objects.count() == 1

@@ -2,9 +2,11 @@
 
 import json
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from order_service.orders import services
 from order_service.orders.handlers import HANDLERS
@@ -162,3 +164,44 @@ def test_non_saga_fields_change_until_the_order_is_final():
 
 def test_events_for_unknown_orders_are_recorded_and_ignored():
     assert _apply(StockLevelNormalizedIntegrationEvent(order_id=uuid.uuid4())) is True
+
+
+def test_a_stuck_pending_order_is_asked_about_again_then_cancelled_with_a_reason():
+    order = order_create()
+    timeout = timedelta(seconds=30)
+
+    def time_passes() -> None:
+        Order.objects.filter(id=order.id).update(updated_at=timezone.now() - timeout * 2)
+
+    # when inventory never answers, the question is re-sent max_retries times
+    for _ in range(2):
+        time_passes()
+        assert services.orders_settle_stuck(timeout=timeout, max_retries=2)["reasked"] == 1
+    assert [t for t, _ in _events_for(order)].count("OrderCreatedIntegrationEvent") == 3
+
+    # then the order is cancelled with a reason, which releases whatever inventory holds
+    time_passes()
+    assert services.orders_settle_stuck(timeout=timeout, max_retries=2)["timed_out"] == 1
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLING
+    assert "did not answer" in order.status_reason
+    assert _events_for(order)[-1][0] == "OrderCancelledIntegrationEvent"
+
+    # and a cancellation with no confirmation is re-sent until inventory confirms
+    time_passes()
+    assert services.orders_settle_stuck(timeout=timeout, max_retries=2)["recancelled"] == 1
+    _apply(StockLevelNormalizedIntegrationEvent(order_id=order.id))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    time_passes()
+    assert services.orders_settle_stuck(timeout=timeout, max_retries=2) == {
+        "reasked": 0,
+        "timed_out": 0,
+        "recancelled": 0,
+    }
+
+
+def test_orders_within_the_timeout_are_left_alone():
+    order_create()
+    result = services.orders_settle_stuck(timeout=timedelta(minutes=5), max_retries=2)
+    assert result == {"reasked": 0, "timed_out": 0, "recancelled": 0}
