@@ -1,0 +1,129 @@
+"""Property: any delivery order of the order events, with duplicates, keeps stock right.
+
+Generated orders are created, maybe cancelled or shipped; their events are delivered
+interleaved across orders, duplicated (same event id) and partly out of order (a
+cancellation may overtake its order's creation). Whatever the sequence, stock is
+conserved, nothing is negative, what is reserved or sold matches the reservations,
+a cancelled order holds nothing, and duplicates change nothing.
+"""
+
+import uuid
+from collections import Counter
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inventory_service.stock.handlers import HANDLERS
+from inventory_service.stock.models import (
+    Product,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+)
+from shared_events.contracts import (
+    OrderCancelledIntegrationEvent,
+    OrderCreatedIntegrationEvent,
+    OrderLine,
+    OrderStatusChangedIntegrationEvent,
+)
+from shared_events.django.inbox import event_apply
+from tests.inventory_service.factories import event, product_create
+
+SKUS = ["PROP-A", "PROP-B", "PROP-C"]
+
+order_plans = st.lists(
+    st.fixed_dictionaries(
+        {
+            "lines": st.dictionaries(st.sampled_from(SKUS), st.integers(1, 4), min_size=1),
+            "fate": st.sampled_from(["kept", "cancelled", "shipped"]),
+            "cancel_overtakes": st.booleans(),
+        }
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _deliveries(plans, data):  # type: ignore[no-untyped-def]
+    """Per-order event lists (one event id each), interleaved and duplicated."""
+    per_order = []
+    for plan in plans:
+        order_id = uuid.uuid4()
+        created = OrderCreatedIntegrationEvent(
+            order_id=order_id,
+            customer_id="c",
+            lines=tuple(OrderLine(sku=s, quantity=q) for s, q in sorted(plan["lines"].items())),
+        )
+        events = [event(created)]
+        if plan["fate"] == "cancelled":
+            cancel = event(OrderCancelledIntegrationEvent(order_id=order_id))
+            events = [cancel, *events] if plan["cancel_overtakes"] else [*events, cancel]
+        elif plan["fate"] == "shipped":
+            events.append(
+                event(
+                    OrderStatusChangedIntegrationEvent(
+                        order_id=order_id, old_status="confirmed", new_status="shipped"
+                    )
+                )
+            )
+        per_order.append((plan, order_id, events))
+    queues = [list(events) for _, _, events in per_order]
+    sequence = []
+    while any(queues):
+        queue = data.draw(st.sampled_from([q for q in queues if q]))
+        sequence.append(queue.pop(0))
+    duplicates = data.draw(st.lists(st.sampled_from(sequence), max_size=len(sequence)))
+    for duplicate in duplicates:  # redeliveries land anywhere after the original
+        after = sequence.index(duplicate) + 1
+        sequence.insert(data.draw(st.integers(after, len(sequence))), duplicate)
+    return per_order, sequence
+
+
+def _stock_snapshot() -> dict[str, tuple[int, int, int]]:
+    return {
+        p.sku: (p.available_quantity, p.reserved_quantity, p.sold_quantity)
+        for p in Product.objects.filter(sku__in=SKUS)
+    }
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(plans=order_plans, data=st.data())
+def test_any_delivery_sequence_keeps_stock_consistent(plans, data):
+    with transaction.atomic():
+        for sku in SKUS:
+            product_create(sku=sku, available_quantity=6, low_stock_threshold=2)
+        per_order, sequence = _deliveries(plans, data)
+
+        applied = Counter()
+        for delivered in sequence:
+            applied[event_apply(delivered, HANDLERS[type(delivered.payload)])] += 1
+
+        # duplicates were recognised as such, and only they
+        assert applied[True] == len({e.event_id for e in sequence})
+
+        for sku, (available, reserved, sold) in _stock_snapshot().items():
+            assert min(available, reserved, sold) >= 0
+            assert available + reserved + sold == 6
+            lines = ReservationLine.objects.filter(product_id=sku)
+            assert reserved == sum(
+                l.quantity for l in lines if l.reservation.status == ReservationStatus.RESERVED
+            )
+            assert sold == sum(
+                l.quantity for l in lines if l.reservation.status == ReservationStatus.SOLD
+            )
+
+        for plan, order_id, _ in per_order:
+            status = Reservation.objects.get(order_id=order_id).status
+            if plan["fate"] == "cancelled":
+                assert status in (ReservationStatus.RELEASED, ReservationStatus.CANCELLED)
+            elif plan["fate"] == "shipped":
+                assert status in (ReservationStatus.SOLD, ReservationStatus.REJECTED)
+            else:
+                assert status in (ReservationStatus.RESERVED, ReservationStatus.REJECTED)
+
+        transaction.set_rollback(True)
