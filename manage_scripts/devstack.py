@@ -44,6 +44,7 @@ class StackConfig:
     kafka_bootstrap: str
     ports: dict[str, int]
     web_workers: int
+    consumers: int
 
     @classmethod
     def from_env(cls) -> "StackConfig":
@@ -70,6 +71,7 @@ class StackConfig:
                 "inventory": int(env.get("INVENTORY_PORT", "8002")),
             },
             web_workers=int(env.get("WEB_WORKERS", "2")),
+            consumers=int(env.get("CONSUMER_PROCESSES", "1")),
         )
 
     def service_env(self, service: str) -> dict[str, str]:
@@ -376,74 +378,40 @@ def _kafka_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
+# fmt: off
 def app_programs(config: StackConfig) -> list[Program]:
     programs = []
     run = config.run_dir
+    celery = str(VENV_BIN / "celery")
     for service in SERVICES:
         env = config.service_env(service)
         package = f"{service}_service"
+        manage = [PYTHON, str(ROOT / package / "manage.py")]
         programs += [
-            Program(
-                f"{service}-web",
-                [
-                    str(VENV_BIN / "gunicorn"),
-                    f"{package}.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{config.ports[service]}",
-                    "--workers",
-                    str(config.web_workers),
-                    "--access-logfile",
-                    "-",
-                ],
-                group="apps",
-                env=env,
-            ),
-            Program(
-                f"{service}-worker",
-                [
-                    str(VENV_BIN / "celery"),
-                    "-A",
-                    package,
-                    "worker",
-                    "--loglevel",
-                    "INFO",
-                    "--concurrency",
-                    "2",
-                    "--hostname",
-                    f"{service}@%%h",
-                ],
-                group="apps",
-                env=env,
-            ),
-            Program(
-                f"{service}-beat",
-                [
-                    str(VENV_BIN / "celery"),
-                    "-A",
-                    package,
-                    "beat",
-                    "--loglevel",
-                    "INFO",
-                    "--schedule",
-                    str(run / f"{service}-beat-schedule"),
-                ],
-                group="apps",
-                env=env,
-            ),
-            Program(
-                f"{service}-consumer",
-                [
-                    PYTHON,
-                    str(ROOT / package / "manage.py"),
-                    "consume_events",
-                    "--instance-id",
-                    f"{service}-consumer-1@{socket.gethostname()}",
-                ],
-                group="apps",
-                env=env,
-            ),
+            Program(f"{service}-web", [
+                str(VENV_BIN / "gunicorn"), f"{package}.wsgi:application",
+                "--bind", f"127.0.0.1:{config.ports[service]}",
+                "--workers", str(config.web_workers), "--access-logfile", "-",
+            ], group="apps", env=env),
+            Program(f"{service}-worker", [
+                celery, "-A", package, "worker", "--loglevel", "INFO", "--concurrency", "2",
+                "--hostname", f"{service}@%%h",
+            ], group="apps", env=env),
+            Program(f"{service}-beat", [
+                celery, "-A", package, "beat", "--loglevel", "INFO",
+                "--schedule", str(run / f"{service}-beat-schedule"),
+            ], group="apps", env=env),
         ]
+        for n in range(1, config.consumers + 1):
+            # Static membership: a restarted consumer takes its partitions straight back.
+            instance = f"{service}-consumer-{n}@{socket.gethostname()}"
+            programs.append(Program(
+                f"{service}-consumer" + (f"-{n}" if n > 1 else ""),
+                [*manage, "consume_events", "--instance-id", instance],
+                group="apps", env=env,
+            ))
     return programs
+# fmt: on
 
 
 def supervisord_conf(config: StackConfig, infra: list[Program], apps: list[Program]) -> Path:
