@@ -191,7 +191,7 @@ def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(stack, o
 
 def test_the_supervisor_restarts_a_killed_consumer_and_nothing_is_lost(stack, orders, product):
     def pid() -> int:
-        return int(stack.supervisorctl("pid", "apps:inventory-consumer").strip())
+        return stack.pid("apps:inventory-consumer")
 
     old = pid()
     os.kill(old, signal.SIGKILL)
