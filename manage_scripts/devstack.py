@@ -365,7 +365,14 @@ def _kafka_program(base: Path, bootstrap: str) -> Program:
         log(f"formatting Kafka storage in {data}")
         cluster_id = _kafka_cluster_id()
         subprocess.run(
-            [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)],
+            [
+                *java,
+                "kafka.tools.StorageTool",
+                "format",
+                f"--cluster-id={cluster_id}",
+                "-c",
+                str(properties),
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
