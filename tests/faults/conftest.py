@@ -1,0 +1,51 @@
+"""A stack with its own PostgreSQL, Redis and Kafka, so that faults can hit every server.
+
+Nothing here is shared with a developer's stack or the other suites: the servers listen
+on their own ports and keep their data in `.run/faults-data`, started afresh each session.
+"""
+
+import os
+import shutil
+import uuid
+
+import pytest
+
+from tests.support.stack import ROOT, Api, running_stack
+
+PG = "postgres://saga:saga@127.0.0.1:25432"
+USER, PASSWORD = "faults", "faults-password"
+
+
+@pytest.fixture(scope="session")
+def stack():
+    data_dir = ROOT / ".run" / "faults-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    env = {
+        "SAGA_DATA_DIR": str(data_dir),
+        "ORDER_DATABASE_URL": f"{PG}/order_service",
+        "INVENTORY_DATABASE_URL": f"{PG}/inventory_service",
+        "ORDER_CELERY_BROKER_URL": "redis://127.0.0.1:26379/0",
+        "INVENTORY_CELERY_BROKER_URL": "redis://127.0.0.1:26379/1",
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:29092",
+        "ORDER_PORT": "48001",
+        "INVENTORY_PORT": "48002",
+        "CONSUMER_PROCESSES": "2",
+        "WEB_WORKERS": os.environ.get("FAULTS_WEB_WORKERS", "3"),
+        "ORDER_SAGA_TIMEOUT_SECONDS": "20",
+        "DEMO_USERNAME": USER,
+        "DEMO_PASSWORD": PASSWORD,
+    }
+    with running_stack(
+        env=env, namespace=f"faults-{uuid.uuid4().hex[:6]}.", run_dir=ROOT / ".run" / "faults"
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def orders(stack):
+    return Api(stack.order_url, username=USER, password=PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def inventory(stack):
+    return Api(stack.inventory_url, username=USER, password=PASSWORD)
