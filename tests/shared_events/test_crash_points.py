@@ -1,0 +1,165 @@
+"""Processes SIGKILLed at the worst moments, deterministically, against the real servers.
+
+Each crash runs in a child process (the same code, with one function wrapped to kill the
+process right after it returns); the test then runs the normal code and checks the effect.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+
+from order_service.orders.models import Order
+from shared_events.contracts import (
+    OrderCancelledIntegrationEvent,
+    ReservedLine,
+    StockReservedIntegrationEvent,
+)
+from shared_events.django.conf import events_config
+from shared_events.django.models import OutboxMessage, ProcessedEvent
+from shared_events.django.outbox import outbox_publish
+from shared_events.django.relay import relay_outbox
+from shared_events.registry import envelope_for
+from tests.order_service.factories import order_create
+from tests.support.kafka import produce_raw, read_topic
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.kafka]
+
+
+def _run_and_die(script: str) -> subprocess.CompletedProcess:
+    """Run `script` in a Django child process that shares this test's database and topics."""
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "order_service.settings.test",
+        "ORDER_DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:"
+        f"{db['PORT']}/{db['NAME']}",
+        "KAFKA_NAMESPACE": events_config().kafka.namespace,
+        "PYTHONPATH": str(ROOT),
+    }
+    prelude = "import os, signal, django\ndjango.setup()\n"
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(script)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_relay_killed_after_kafka_acknowledged_but_before_marking_loses_nothing(kafka_settings):
+    # given three committed outbox rows
+    order_id = uuid.uuid4()
+    with transaction.atomic():
+        rows = outbox_publish(
+            *[OrderCancelledIntegrationEvent(order_id=order_id, reason=f"r{i}") for i in range(3)],
+            correlation_id=str(order_id),
+        )
+
+    # when the relay dies right after Kafka acknowledged the batch
+    crashed = _run_and_die("""
+        from shared_events.kafka.producer import EventProducer
+        from shared_events.django.relay import relay_outbox
+        publish = EventProducer.publish_batch
+        def publish_then_die(self, messages, **kwargs):
+            reports = publish(self, messages, **kwargs)
+            assert all(r.delivered for r in reports)
+            os.kill(os.getpid(), signal.SIGKILL)
+        EventProducer.publish_batch = publish_then_die
+        relay_outbox()
+    """)
+    assert crashed.returncode == -9, crashed.stderr
+
+    # then the rows are still unpublished (the marking never committed) ...
+    ids = [r.id for r in rows]
+    assert OutboxMessage.objects.filter(id__in=ids, published_at__isnull=True).count() == 3
+
+    # ... and the next relay sends them again: each event is on the topic, twice at worst
+    assert relay_outbox().published >= 3
+    assert not OutboxMessage.objects.filter(id__in=ids, published_at__isnull=True).exists()
+    mine = lambda ms: [m for m in ms if m.key() == str(order_id).encode()]  # noqa: E731
+    messages = mine(
+        read_topic(
+            kafka_settings, events_config().publish_topic, until=lambda ms: len(mine(ms)) >= 6
+        )
+    )
+    event_ids = [json.loads(m.value())["event_id"] for m in messages]
+    assert event_ids == [str(r.event_id) for r in rows] * 2  # same ids, same order
+
+
+@pytest.mark.parametrize("moment", ["before_commit", "after_commit"])
+def test_consumer_killed_around_its_commit_applies_the_event_exactly_once(kafka_settings, moment):
+    # given a pending order and inventory's answer on the topic
+    order = order_create()
+    answer = envelope_for(
+        StockReservedIntegrationEvent(
+            order_id=order.id,
+            total_amount=Decimal("178.00"),
+            lines=(ReservedLine(sku="KEYBOARD-01", quantity=2, unit_price=Decimal("89.00")),),
+        ),
+        producer="inventory-service",
+        correlation_id=str(order.id),
+    )
+    produce_raw(
+        kafka_settings,
+        events_config().consume_topics[0],
+        answer.to_json_bytes(),
+        key=str(order.id).encode(),
+    )
+    consume = """
+        from django.core.management import call_command
+        from order_service.orders.handlers import HANDLERS
+        from shared_events.contracts import StockReservedIntegrationEvent
+        from shared_events.kafka.consumer import ConsumerLoop
+        def die(*_args):
+            os.kill(os.getpid(), signal.SIGKILL)
+        if MOMENT == "before_commit":  # the effect is written, its transaction still open
+            handler = HANDLERS[StockReservedIntegrationEvent]
+            HANDLERS[StockReservedIntegrationEvent] = lambda event: (handler(event), die())
+        else:  # the transaction committed, the offset not yet
+            ConsumerLoop._mark_done = die
+        call_command("consume_events")
+    """
+
+    # when the consumer dies inside the transaction, or after it but before the offset commit
+    crashed = _run_and_die(f"MOMENT = {moment!r}\n" + textwrap.dedent(consume))
+    assert crashed.returncode == -9, crashed.stderr
+    applied = ProcessedEvent.objects.filter(event_id=answer.event_id).exists()
+    assert applied is (moment == "after_commit")
+
+    # then a fresh consumer of the same group gets the event again and applies it once
+    finisher = _run_and_die(
+        """
+        import threading
+        from django.core.management import call_command
+        from order_service.orders.models import Order
+        def stop_when_done():
+            import time
+            for _ in range(600):
+                if Order.objects.filter(status="confirmed", id=ORDER_ID).exists():
+                    time.sleep(1.0)  # let the offset commit
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
+                time.sleep(0.1)
+        threading.Thread(target=stop_when_done, daemon=True).start()
+        call_command("consume_events")
+    """.replace("ORDER_ID", repr(str(order.id)))
+    )
+    assert finisher.returncode == 0, finisher.stderr
+    order = Order.objects.get(id=order.id)
+    assert order.status == "confirmed" and order.total_amount == Decimal("178.00")
+    confirmations = OutboxMessage.objects.filter(
+        correlation_id=str(order.id), event_type="OrderStatusChangedIntegrationEvent"
+    )
+    assert confirmations.count() == 1
