@@ -85,7 +85,12 @@ class StackConfig:
                 f"{service.upper()}_DJANGO_SETTINGS_MODULE", f"{service}_service.settings.dev"
             ),
             "PYTHONUNBUFFERED": "1",
+            # Every process of a service adds its counters here; its /metrics sums them.
+            "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir(service)),
         }
+
+    def metrics_dir(self, service: str) -> Path:
+        return self.run_dir / "metrics" / service
 
 
 # --- small probes -------------------------------------------------------------------
@@ -398,7 +403,8 @@ def app_programs(config: StackConfig) -> list[Program]:
             Program(f"{service}-web", [
                 str(VENV_BIN / "gunicorn"), f"{package}.wsgi:application",
                 "--bind", f"127.0.0.1:{config.ports[service]}",
-                "--workers", str(config.web_workers), "--access-logfile", "-",
+                # No access log: every request is logged by the app, with its correlation id.
+                "--workers", str(config.web_workers),
             ], group="apps", env=env),
             Program(f"{service}-worker", [
                 celery, "-A", package, "worker", "--loglevel", "INFO", "--concurrency", "2",
@@ -417,8 +423,19 @@ def app_programs(config: StackConfig) -> list[Program]:
                 [*manage, "consume_events", "--instance-id", instance],
                 group="apps", env=env,
             ))
+        # Stores <topic>.dlq messages for the admin's dead letters (browse, replay).
+        programs.append(Program(
+            f"{service}-dead-letters", [*manage, "consume_dead_letters"], group="apps", env=env,
+        ))
     return programs
 # fmt: on
+
+
+def metrics_dirs_reset(config: StackConfig) -> None:
+    """Start each service's multiprocess metrics afresh (files of old processes would count)."""
+    for service in SERVICES:
+        shutil.rmtree(config.metrics_dir(service), ignore_errors=True)
+        config.metrics_dir(service).mkdir(parents=True)
 
 
 def supervisord_conf(config: StackConfig, infra: list[Program], apps: list[Program]) -> Path:
@@ -595,6 +612,8 @@ def summary(config: StackConfig, infra: list[Program]) -> str:
   Order Service      http://127.0.0.1:{o}/api/orders/     admin: http://127.0.0.1:{o}/admin/
   Inventory Service  http://127.0.0.1:{i}/api/products/   admin: http://127.0.0.1:{i}/admin/
   Login              {user} / {password}   (set DEMO_USERNAME / DEMO_PASSWORD to change)
+  Operations         /health/ready  /metrics  /api/docs/ (both services)
+  Kafka status       python order_service/manage.py kafka_status
   Kafka              {config.kafka_bootstrap}
   Started locally    {started}
   Logs               {config.run_dir / "logs"}/<process>.log
@@ -643,6 +662,7 @@ def main(argv: list[str] | None = None) -> int:
             "Redis", lambda: all(redis_ready(u) for u in config.broker_urls.values()), timeout=30
         )
         wait_until("Kafka", lambda: kafka_ready(config.kafka_bootstrap), timeout=90)
+        metrics_dirs_reset(config)
         setup_services(config, demo=not args.no_demo and not args.infra_only)
         if apps:
             supervisor.start_group("apps")

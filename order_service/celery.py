@@ -2,6 +2,8 @@ import os
 
 from celery import Celery
 
+import shared_events.observability.celery  # noqa: F401  (worker metrics port)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "order_service.settings.dev")
 
 app = Celery("order_service")

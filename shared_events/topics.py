@@ -21,3 +21,19 @@ def all_topics(*, namespace: str = "") -> list[str]:
     """Every topic the saga uses, dead-letter topics included."""
     names = [topic_name(t, namespace=namespace) for t in (ORDER_EVENTS, INVENTORY_EVENTS)]
     return names + [dead_letter_topic(n) for n in names]
+
+
+# The services' consumer groups (each also has a dead-letter group, see dead_letter_group).
+SERVICE_GROUPS = ("order-service", "inventory-service")
+DEAD_LETTER_GROUP_SUFFIX = ".dead-letters"
+
+
+def dead_letter_group(group: str) -> str:
+    """The group that stores a service's dead letters for browsing and replay."""
+    return f"{group}{DEAD_LETTER_GROUP_SUFFIX}"
+
+
+def all_groups(*, namespace: str = "") -> list[str]:
+    """Every consumer group of the saga: each service's consumers and dead-letter consumers."""
+    names = [topic_name(g, namespace=namespace) for g in SERVICE_GROUPS]
+    return names + [dead_letter_group(n) for n in names]

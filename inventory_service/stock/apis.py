@@ -1,5 +1,6 @@
 """Product HTTP API: each view decodes input, calls one service or selector, encodes output."""
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +29,13 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter("low_stock", bool, description="at or below the threshold, or above")
+        ]
+    )
+)
 class ProductListCreateApi(generics.ListAPIView):
     """List products (`?low_stock=true` for those at or below their threshold) or add one."""
 
@@ -57,6 +65,7 @@ class ProductListCreateApi(generics.ListAPIView):
             return self.InputSerializer
         return ProductOutputSerializer
 
+    @extend_schema(request=InputSerializer, responses={201: ProductOutputSerializer})
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -76,15 +85,18 @@ class ProductDetailApi(generics.GenericAPIView):
 
     serializer_class = InputSerializer
 
+    @extend_schema(responses=ProductOutputSerializer)
     def get(self, request: Request, sku: str) -> Response:
         return Response(ProductOutputSerializer(selectors.product_get(sku=sku)).data)
 
+    @extend_schema(request=InputSerializer, responses=ProductOutputSerializer)
     def patch(self, request: Request, sku: str) -> Response:
         serializer = self.InputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         product = services.product_update(sku=sku, **serializer.validated_data)
         return Response(ProductOutputSerializer(product).data)
 
+    @extend_schema(request=InputSerializer, responses=ProductOutputSerializer)
     def put(self, request: Request, sku: str) -> Response:
         return self.patch(request, sku)
 
@@ -97,6 +109,7 @@ class ProductRestockApi(generics.GenericAPIView):
 
     serializer_class = InputSerializer
 
+    @extend_schema(request=InputSerializer, responses=ProductOutputSerializer)
     def post(self, request: Request, sku: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -5,6 +5,8 @@ from django.http import HttpRequest
 from order_service.orders import services
 from order_service.orders.models import Order, OrderLine
 from shared_events.django.api import ApplicationError
+from shared_events.django.conf import events_config
+from shared_events.observability.timeline import event_timeline, timeline_html
 
 
 class OrderLineInline(admin.TabularInline):
@@ -28,12 +30,19 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    fields = [*readonly_fields, "shipping_address", "note"]
+    fields = [*readonly_fields, "shipping_address", "note", "saga_timeline"]
+    readonly_fields = [*readonly_fields, "saga_timeline"]
     inlines = [OrderLineInline]
     actions = ["ship", "cancel"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders are placed through the API, which starts the saga
+
+    @admin.display(description="saga timeline (events published and consumed)")
+    def saga_timeline(self, obj: Order) -> str:
+        return timeline_html(
+            event_timeline(correlation_id=str(obj.id), producer=events_config().service_name)
+        )
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         services.order_update(order_id=obj.id, shipping_address=obj.shipping_address, note=obj.note)

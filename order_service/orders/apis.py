@@ -5,6 +5,7 @@ import json
 from typing import Any
 
 import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -91,6 +92,18 @@ class OrderListCreateApi(generics.ListAPIView):
             return self.InputSerializer
         return OrderOutputSerializer
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OrderOutputSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="A retry with the same key returns the original order.",
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -136,9 +149,11 @@ class OrderDetailApi(generics.GenericAPIView):
 
     serializer_class = InputSerializer
 
+    @extend_schema(responses=OrderOutputSerializer)
     def get(self, request: Request, order_id: Any) -> Response:
         return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
 
+    @extend_schema(request=InputSerializer, responses=OrderOutputSerializer)
     def patch(self, request: Request, order_id: Any) -> Response:
         serializer = self.InputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -152,6 +167,7 @@ class OrderCancelApi(APIView):
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
+    @extend_schema(request=InputSerializer, responses={202: OrderOutputSerializer})
     def post(self, request: Request, order_id: Any) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -162,6 +178,46 @@ class OrderCancelApi(APIView):
 class OrderShipApi(APIView):
     """Ship a confirmed order."""
 
+    @extend_schema(request=None, responses=OrderOutputSerializer)
     def post(self, request: Request, order_id: Any) -> Response:
         services.order_ship(order_id=order_id)
         return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
+
+
+class OrderTimelineApi(APIView):
+    """Every event this service published and consumed for the order, in the order they
+    happened, with ids, timestamps and causation links."""
+
+    class EntrySerializer(serializers.Serializer):
+        direction = serializers.ChoiceField(choices=["published", "consumed", "dead-lettered"])
+        event_id = serializers.CharField()
+        event_type = serializers.CharField()
+        occurred_at = serializers.DateTimeField(allow_null=True)
+        recorded_at = serializers.DateTimeField()
+        producer = serializers.CharField()
+        causation_id = serializers.CharField(allow_null=True)
+        caused_by = serializers.CharField(allow_null=True)
+        status = serializers.CharField()
+        published_at = serializers.DateTimeField(allow_null=True)
+        traceparent = serializers.CharField(allow_blank=True)
+        error = serializers.CharField(allow_blank=True)
+
+    @extend_schema(
+        responses=inline_serializer(
+            "OrderTimeline",
+            {
+                "order_id": serializers.UUIDField(),
+                "status": serializers.CharField(),
+                "events": EntrySerializer(many=True),
+            },
+        )
+    )
+    def get(self, request: Request, order_id: Any) -> Response:
+        order, entries = selectors.order_timeline(order_id=order_id)
+        return Response(
+            {
+                "order_id": order.id,
+                "status": order.status,
+                "events": self.EntrySerializer(entries, many=True).data,
+            }
+        )

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from order_service.orders.models import Order
 from shared_events.django.api import NotFoundError
+from shared_events.observability.timeline import TimelineEntry, event_timeline
 
 
 def order_list() -> QuerySet[Order]:
@@ -17,3 +18,9 @@ def order_get(*, order_id: uuid.UUID) -> Order:
     if order is None:
         raise NotFoundError("Order not found.", extra={"id": str(order_id)})
     return order
+
+
+def order_timeline(*, order_id: uuid.UUID) -> tuple[Order, list[TimelineEntry]]:
+    """The order and every event this service published and consumed for it, in order."""
+    order = order_get(order_id=order_id)
+    return order, event_timeline(correlation_id=str(order.id), producer="order-service")

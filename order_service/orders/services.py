@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from order_service.orders import metrics as order_metrics
 from order_service.orders.models import Order, OrderLine
 from order_service.orders.statuses import OrderStatus, can_transition
 from shared_events.contracts import (
@@ -289,6 +290,7 @@ def _order_transition(
         correlation_id=str(order.id),
         causation_id=causation_id,
     )
+    order_metrics.order_transition_record(order=order, new_status=new_status)
     logger.info(
         "order %s %s -> %s",
         order.id,

@@ -3,7 +3,12 @@
 from shared_events.kafka.config import KafkaSettings
 from shared_events.settings.celery import celery_settings
 from shared_events.settings.common import *  # noqa: F403
-from shared_events.settings.common import INSTALLED_APPS, env
+from shared_events.settings.common import (
+    INSTALLED_APPS,
+    SAGA_METRICS_COLLECTORS,
+    SPECTACULAR_SETTINGS,
+    env,
+)
 from shared_events.settings.logging import logging_settings
 from shared_events.topics import INVENTORY_EVENTS, ORDER_EVENTS
 
@@ -17,6 +22,8 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+# Reused connections are checked first, so a database restart costs no failed request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 KAFKA = KafkaSettings.from_env()
 SHARED_EVENTS = {
@@ -26,6 +33,7 @@ SHARED_EVENTS = {
     "CONSUMER_GROUP": "order-service",
     "HANDLERS": "order_service.orders.handlers.HANDLERS",
     "RETENTION_DAYS": env.int("EVENTS_RETENTION_DAYS", default=7),
+    "OUTBOX_MAX_ATTEMPTS": env.int("OUTBOX_MAX_ATTEMPTS", default=5),
 }
 
 # A saga step with no answer after this long is sent again, then the order is cancelled.
@@ -45,4 +53,11 @@ globals().update(
         },
     )
 )
-LOGGING = logging_settings(level=env.str("LOG_LEVEL", default="INFO"))
+LOGGING = logging_settings(
+    level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="text")
+)
+SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Order Service API"}
+SAGA_METRICS_COLLECTORS = [
+    *SAGA_METRICS_COLLECTORS,
+    "order_service.orders.metrics.OrderStatusCollector",
+]

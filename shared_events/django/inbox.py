@@ -50,11 +50,19 @@ def _processed_event_record(event: Event[Any]) -> bool:
         cursor.execute(
             f"""
             INSERT INTO {ProcessedEvent._meta.db_table}
-                   (event_id, event_type, correlation_id, processed_at)
-            VALUES (%s, %s, %s, now())
+                   (event_id, event_type, correlation_id, processed_at,
+                    causation_id, occurred_at, producer)
+            VALUES (%s, %s, %s, now(), %s, %s, %s)
             ON CONFLICT (event_id) DO NOTHING
             """,
-            [event.event_id, event.event_type, event.correlation_id or ""],
+            [
+                event.event_id,
+                event.event_type,
+                event.correlation_id or "",
+                event.causation_id,
+                event.occurred_at,
+                event.producer,
+            ],
         )
         return cursor.rowcount == 1
 

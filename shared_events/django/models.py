@@ -1,4 +1,4 @@
-"""The outbox (events waiting for Kafka) and the inbox (events already applied)."""
+"""The outbox (events waiting for Kafka), the inbox (events already applied) and dead letters."""
 
 import uuid
 
@@ -25,6 +25,8 @@ class OutboxMessage(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Set when Kafka refused the message itself; the row is parked until redriven.
     failed_at = models.DateTimeField(null=True, blank=True)
+    # W3C trace context of the transaction that wrote the row, sent as a Kafka header.
+    traceparent = models.CharField(max_length=55, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["id"]
@@ -55,9 +57,70 @@ class ProcessedEvent(models.Model):
     event_type = models.CharField(max_length=200)
     correlation_id = models.CharField(max_length=100, blank=True, db_index=True)
     processed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Kept for the saga timeline: which event caused this one, when and where it happened.
+    causation_id = models.UUIDField(null=True, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    producer = models.CharField(max_length=100, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-processed_at"]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class DeadLetter(models.Model):
+    """A message a consumer gave up on, read back from its dead-letter topic for browsing."""
+
+    # Where the dead letter sits: (topic, partition, offset) makes storing it idempotent.
+    topic = models.CharField(max_length=255)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    # Where it came from, and why it failed (the consumer loop's `dlq.*` headers).
+    original_topic = models.CharField(max_length=255, db_index=True)
+    original_partition = models.IntegerField(null=True, blank=True)
+    original_offset = models.BigIntegerField(null=True, blank=True)
+    consumer_group = models.CharField(max_length=255, blank=True)
+    error_class = models.CharField(max_length=200, blank=True, db_index=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    # The original message, byte for byte.
+    message_key = models.BinaryField(null=True, blank=True)
+    value = models.BinaryField(default=bytes)
+    headers = models.JSONField(default=list, blank=True, help_text="[[name, value], ...]")
+    # Read from the message where it is a valid envelope (empty otherwise).
+    event_id = models.CharField(max_length=100, blank=True, db_index=True)
+    event_type = models.CharField(max_length=200, blank=True)
+    correlation_id = models.CharField(max_length=100, blank=True, db_index=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    replay_count = models.PositiveIntegerField(default=0)
+    replayed_at = models.DateTimeField(null=True, blank=True)
+    last_replay_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "partition", "offset"], name="dead_letter_unique_position"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"], name="dead_letter_unreplayed_idx", condition=Q(replayed_at=None)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = self.event_type or "undecodable message"
+        return (
+            f"{what} from {self.original_topic}[{self.original_partition}]@{self.original_offset}"
+        )
+
+    @property
+    def value_text(self) -> str:
+        return bytes(self.value).decode(errors="replace")
+
+    @property
+    def key_text(self) -> str:
+        return bytes(self.message_key).decode(errors="replace") if self.message_key else ""

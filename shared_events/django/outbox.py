@@ -8,6 +8,8 @@ from django.db import connection, transaction
 from shared_events.contracts import Contract
 from shared_events.django.conf import events_config
 from shared_events.django.models import OutboxMessage
+from shared_events.observability.logging import log_context_bind
+from shared_events.observability.tracing import current_traceparent
 from shared_events.registry import envelope_for
 
 logger = logging.getLogger(__name__)
@@ -22,6 +24,9 @@ def outbox_publish(
     if not connection.in_atomic_block:
         raise RuntimeError("outbox_publish must run inside the transaction of the domain change")
     config = events_config()
+    # Log lines after this one (in this request or consumed event) are about this saga.
+    log_context_bind(correlation_id=correlation_id)
+    traceparent = current_traceparent()
     rows = []
     for event in events:
         envelope = envelope_for(
@@ -39,6 +44,7 @@ def outbox_publish(
                 message_key=event.partition_key(),
                 correlation_id=correlation_id or "",
                 body=envelope.model_dump_json(),
+                traceparent=traceparent,
             )
         )
     created = OutboxMessage.objects.bulk_create(rows)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from shared_events.django.conf import events_config
 from shared_events.django.models import OutboxMessage, ProcessedEvent
 from shared_events.kafka.producer import DeliveryReport, EventProducer, OutgoingMessage
+from shared_events.observability.relaying import relay_headers, relay_metrics_record
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ _RELAY_COLUMNS = (
     "event_type",
     "event_version",
     "correlation_id",
+    "event_id",
+    "traceparent",
     "next_attempt_at",
 )
 MAX_BACKOFF_SECONDS = 60
@@ -81,15 +84,18 @@ def relay_outbox_batch(
                 topic=topic,
                 key=key.encode(),
                 value=body.encode(),
-                headers=[
-                    ("event_type", event_type.encode()),
-                    ("event_version", str(version).encode()),
-                    ("correlation_id", correlation_id.encode()),
-                ],
+                headers=relay_headers(
+                    event_type=event_type,
+                    event_version=version,
+                    correlation_id=correlation_id,
+                    event_id=event_id,
+                    traceparent=traceparent,
+                ),
             )
-            for _id, topic, key, body, event_type, version, correlation_id, _retry in rows
+            for _id, topic, key, body, event_type, version, correlation_id, event_id, traceparent, _retry in rows  # noqa: E501
         ]
         reports = producer.publish_batch(messages)
+        relay_metrics_record(rows, reports)
         delivered = [row[0] for row, report in zip(rows, reports, strict=True) if report.delivered]
         failed = [
             (row[0], report)

@@ -11,11 +11,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from shared_events.errors import PermanentEventError, TransientEventError
 from shared_events.kafka.config import KafkaSettings
 from shared_events.kafka.producer import EventProducer, OutgoingMessage
+from shared_events.observability.logging import log_context_clear, message_log_context
+from shared_events.observability.metrics import message_dead_lettered_record
 from shared_events.topics import dead_letter_topic
 
 logger = logging.getLogger(__name__)
@@ -128,9 +130,11 @@ class ConsumerLoop:
                 self._rewind(message, rewound)
                 if not self._stopping:
                     self._pause_all()
+        log_context_clear()  # what follows is about no message in particular
 
     def _handle(self, message: Message) -> bool:
         """Process one message; True when its offset may be committed."""
+        message_log_context(message)
         for attempt in range(1, self._retry.attempts + 1):
             try:
                 self._process(message)
@@ -190,6 +194,7 @@ class ConsumerLoop:
                 report.error,
             )
             return False
+        message_dead_lettered_record(message, error)
         logger.error(
             "dead-lettered %s[%d]@%d to %s: %s: %s",
             message.topic(),
@@ -240,10 +245,18 @@ class ConsumerLoop:
         ]
         if not offsets:
             return
-        if self._settings.enable_auto_commit:
-            self._consumer.store_offsets(offsets=offsets)
-        else:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
+        try:
+            if self._settings.enable_auto_commit:
+                self._consumer.store_offsets(offsets=offsets)
+            else:
+                self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            # A rebalance or coordinator move: keep the offsets and try again after the next
+            # batch; if the partition moves away, its new owner redelivers and the inbox
+            # drops what was already applied.
+            logger.warning("offset commit deferred: %s", exc.args[0])
+            if only is None:
+                return
         for tp in offsets:
             self._pending.pop((tp.topic, tp.partition), None)
 

@@ -19,6 +19,8 @@ def celery_settings(
         "CELERY_TASK_ACKS_LATE": True,
         "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
         "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
+        # Keep Django's LOGGING (JSON in production, event context on every line).
+        "CELERY_WORKER_HIJACK_ROOT_LOGGER": False,
         "CELERY_BEAT_SCHEDULE": {
             "relay-outbox-sweep": {
                 "task": "shared_events.relay_outbox",

@@ -19,10 +19,17 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "django_prometheus",
+    "health_check",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "shared_events.django",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "shared_events.observability.logging.RequestLogContextMiddleware",
+    "shared_events.observability.tracing.TraceContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -31,6 +38,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 TEMPLATES = [
@@ -71,4 +79,26 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "shared_events.django.api.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "shared_events.django.schema.SagaAutoSchema",
 }
+
+# OpenAPI schema at /api/schema/, Swagger UI at /api/docs/, both from static files
+# (drf-spectacular-sidecar): no CDN. Each service sets its TITLE.
+SPECTACULAR_SETTINGS = {
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Observability: W3C trace context through the outbox (off unless asked for), and the
+# gauges /metrics computes on each scrape (each service adds its own).
+TRACING_ENABLED = env.bool("TRACING_ENABLED", default=False)
+SAGA_METRICS_COLLECTORS = [
+    "shared_events.observability.collectors.OutboxCollector",
+    "shared_events.observability.collectors.DeadLetterCollector",
+    "shared_events.observability.collectors.ConsumerLagCollector",
+]
+PROMETHEUS_EXPORT_MIGRATIONS = False

@@ -6,6 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from shared_events.kafka.config import KafkaSettings
 from shared_events.settings.common import env
+from shared_events.settings.logging import logging_settings
 
 INSECURE_SECRET_PREFIXES = ("insecure", "django-insecure", "change-me")
 
@@ -27,6 +28,10 @@ def production_settings() -> dict[str, Any]:
         "CSRF_COOKIE_SECURE": env.bool("DJANGO_SECURE_COOKIES", default=True),
         "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
         "STATIC_ROOT": env.str("DJANGO_STATIC_ROOT", default="/srv/static"),
+        # One JSON object per line, for the log shipper (LOG_FORMAT=text to read them by eye).
+        "LOGGING": logging_settings(
+            level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="json")
+        ),
         # Three replicas with two in sync: a broker can fail without losing acknowledged events.
         "KAFKA": KafkaSettings.from_env(topic_replication_factor=3),
     }

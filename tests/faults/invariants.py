@@ -9,12 +9,12 @@ from collections import defaultdict
 import psycopg2
 from confluent_kafka import (
     Consumer,
-    ConsumerGroupTopicPartitions,
     KafkaException,
     TopicPartition,
 )
 from confluent_kafka.admin import AdminClient
 
+from shared_events.kafka.status import cluster_status
 from tests.support.stack import Stack
 
 FINAL = ("confirmed", "rejected", "cancelled", "shipped")
@@ -43,26 +43,6 @@ def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
         conn.close()
 
 
-def _lag(stack: Stack, group: str, topic: str) -> int:
-    admin = AdminClient(stack.kafka.client_config())
-    metadata = admin.list_topics(topic, timeout=10)
-    partitions = list(metadata.topics[topic].partitions)
-    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in partitions])
-    committed = {
-        tp.partition: tp.offset
-        for tp in admin.list_consumer_group_offsets([request])[group].result().topic_partitions
-    }
-    probe = Consumer({**stack.kafka.client_config(), "group.id": f"probe-{uuid.uuid4().hex}"})
-    try:
-        lag = 0
-        for p in partitions:
-            _low, high = probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            lag += high - max(committed.get(p, 0), 0)
-        return lag
-    finally:
-        probe.close()
-
-
 def quiet(stack: Stack) -> list[str]:
     """What is still moving; empty once the saga has settled."""
     order_db, inventory_db = stack.env["ORDER_DATABASE_URL"], stack.env["INVENTORY_DATABASE_URL"]
@@ -78,17 +58,18 @@ def quiet(stack: Stack) -> list[str]:
         )
         if pending:
             busy.append(f"{pending} {name} outbox row(s) unpublished")
-    for group, topic in (
-        ("inventory-service", "order-events"),
-        ("order-service", "inventory-events"),
-    ):
-        try:
-            lag = _lag(stack, stack.topic(group), stack.topic(topic))
-        except KafkaException as exc:
-            busy.append(f"Kafka unreachable: {exc}")
-            break
+    groups = {
+        stack.topic("inventory-service"): stack.topic("order-events"),
+        stack.topic("order-service"): stack.topic("inventory-events"),
+    }
+    try:
+        status = cluster_status(stack.kafka, topics=groups.values(), groups=groups)
+    except KafkaException as exc:
+        return [*busy, f"Kafka unreachable: {exc}"]
+    for group in status.groups:
+        lag = sum(row.lag for row in group.partitions if row.topic == groups[group.group])
         if lag:
-            busy.append(f"{group} lags {lag} on {topic}")
+            busy.append(f"{group.group} lags {lag} on {groups[group.group]}")
     return busy
 
 

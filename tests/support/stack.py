@@ -1,6 +1,7 @@
 """Run the real stack (`manage_scripts/up`) for a test session, and talk to it."""
 
 import contextlib
+import ctypes
 import dataclasses
 import os
 import signal
@@ -84,6 +85,12 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 2
     pytest.fail(f"{url} not up after {timeout}s:\n{log.read_text()[-4000:]}")
 
 
+def _stop_with_parent() -> None:
+    """In the child: get SIGTERM if the test process dies, so no stack outlives it."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def running_stack(*, env: dict[str, str], namespace: str, run_dir: Path) -> Iterator[Stack]:
     """Start `manage_scripts/up` with `env` on top of ours; stop it with SIGTERM after."""
@@ -97,6 +104,7 @@ def running_stack(*, env: dict[str, str], namespace: str, run_dir: Path) -> Iter
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
+            preexec_fn=_stop_with_parent,
         )
     try:
         order_url = f"http://127.0.0.1:{env['ORDER_PORT']}"

@@ -9,9 +9,9 @@ from confluent_kafka import Message
 from django.core.management.base import BaseCommand
 
 from shared_events.django.conf import events_config
-from shared_events.django.inbox import event_apply
+from shared_events.django.consuming import event_message_process
 from shared_events.kafka.consumer import ConsumerLoop
-from shared_events.registry import decode_event
+from shared_events.observability.metrics import metrics_server_start
 
 logger = logging.getLogger("shared_events.consumer")
 
@@ -27,18 +27,24 @@ class Command(BaseCommand):
             help="stable id of this process in the group (static membership): a restarted "
             "process gets its partitions back without waiting for the session timeout",
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=int(os.environ.get("METRICS_PORT") or 0),
+            help="serve Prometheus metrics on this port (default: METRICS_PORT, 0 for none)",
+        )
 
-    def handle(self, *args: Any, batch_size: int, instance_id: str, **options: Any) -> None:
+    def handle(
+        self, *args: Any, batch_size: int, instance_id: str, metrics_port: int, **options: Any
+    ) -> None:
         config = events_config()
         handlers = config.handlers()
 
         def process(message: Message) -> None:
-            event = decode_event(message.value())
-            handler = handlers.get(type(event.payload))
-            if handler is None:
-                logger.debug("%s is not for this service", event.event_type)
-                return
-            event_apply(event, handler)
+            event_message_process(message, handlers=handlers)
+
+        if metrics_port:
+            metrics_server_start(metrics_port)
 
         loop = ConsumerLoop(
             settings=config.kafka,

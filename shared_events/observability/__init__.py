@@ -1,0 +1,1 @@
+"""Seeing the event flow: structured logs, Prometheus metrics, health checks, tracing, timelines."""

@@ -1,0 +1,106 @@
+"""Gauges computed when `/metrics` is scraped: outbox backlog, dead letters, consumer lag."""
+
+import functools
+from collections.abc import Iterable
+
+from confluent_kafka import KafkaException
+from django.conf import settings
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+from shared_events.django.conf import events_config
+from shared_events.django.models import DeadLetter, OutboxMessage
+from shared_events.kafka.status import cluster_status
+from shared_events.observability.metrics import CachedCollector, gauge, labelled_gauge
+from shared_events.topics import dead_letter_group, dead_letter_topic
+
+
+class OutboxCollector(CachedCollector):
+    """Rows waiting for Kafka, rows parked as failed, and how long the oldest has waited."""
+
+    def compute(self) -> Iterable[Metric]:
+        stats = OutboxMessage.objects.filter(published_at__isnull=True).aggregate(
+            pending=Count("id", filter=Q(failed_at__isnull=True)),
+            failed=Count("id", filter=Q(failed_at__isnull=False)),
+            oldest=Min("created_at", filter=Q(failed_at__isnull=True)),
+        )
+        age = (timezone.now() - stats["oldest"]).total_seconds() if stats["oldest"] else 0.0
+        yield gauge("saga_outbox_pending", "Outbox rows not yet published.", stats["pending"])
+        yield gauge(
+            "saga_outbox_failed",
+            "Outbox rows parked as failed (need a republish).",
+            stats["failed"],
+        )
+        yield gauge(
+            "saga_outbox_oldest_pending_age_seconds",
+            "Age of the oldest unpublished outbox row (0 when none).",
+            max(age, 0.0),
+        )
+
+
+class DeadLetterCollector(CachedCollector):
+    """Dead letters stored by this service, replayed or not, per original topic and error."""
+
+    def compute(self) -> Iterable[Metric]:
+        rows = (
+            DeadLetter.objects.values("original_topic", "error_class")
+            .annotate(unreplayed=Count("id", filter=Q(replayed_at__isnull=True)), total=Count("id"))
+            .order_by()
+        )
+        rows = list(rows)
+        yield labelled_gauge(
+            "saga_dead_letters",
+            "Dead letters stored for browsing and replay, by state.",
+            ["original_topic", "error", "state"],
+            [(r["original_topic"], r["error_class"], "unreplayed", r["unreplayed"]) for r in rows]
+            + [
+                (r["original_topic"], r["error_class"], "replayed", r["total"] - r["unreplayed"])
+                for r in rows
+            ],
+        )
+
+
+class ConsumerLagCollector(CachedCollector):
+    """Lag per group and partition of this service's consumers, read from the broker."""
+
+    ttl = 10.0
+    timeout = 3.0
+
+    def compute(self) -> Iterable[Metric]:
+        config = events_config()
+        groups = [config.consumer_group, dead_letter_group(config.consumer_group)]
+        topics = [*config.consume_topics, *map(dead_letter_topic, config.consume_topics)]
+        try:
+            status = cluster_status(
+                config.kafka, topics=topics, groups=groups, timeout=self.timeout
+            )
+        except KafkaException:
+            yield gauge("saga_kafka_up", "1 when the broker answered the last lag query.", 0)
+            return
+        yield gauge("saga_kafka_up", "1 when the broker answered the last lag query.", 1)
+        yield labelled_gauge(
+            "saga_consumer_lag",
+            "Messages not yet committed by the group (end offset minus committed offset).",
+            ["group", "topic", "partition"],
+            [(g.group, p.topic, p.partition, p.lag) for g in status.groups for p in g.partitions],
+        )
+        yield labelled_gauge(
+            "saga_consumer_group_members",
+            "Members currently in the consumer group.",
+            ["group", "state"],
+            [(g.group, g.state, len(g.members)) for g in status.groups],
+        )
+
+
+@functools.cache
+def scrape_collectors() -> list[Collector]:
+    """One instance of each collector per process (their caches live across scrapes)."""
+    collectors = [import_string(path)() for path in settings.SAGA_METRICS_COLLECTORS]
+    cache_seconds = getattr(settings, "SAGA_METRICS_CACHE_SECONDS", None)
+    for collector in collectors:
+        if cache_seconds is not None:
+            collector.ttl = cache_seconds
+    return collectors

@@ -1,0 +1,85 @@
+"""Liveness and readiness, against the real PostgreSQL, Redis and Kafka, and a broker that
+comes and goes (a throwaway one: the shared broker is never stopped)."""
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from shared_events.django.conf import events_config
+from tests.support.throwaway_kafka import ThrowawayKafka, free_port_pair, wait_until
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def kafka_at():
+    """Point the service's Kafka settings at another bootstrap address."""
+    from django.conf import settings
+
+    overrides = []
+
+    def point(bootstrap: str) -> None:
+        override = override_settings(
+            KAFKA=dataclasses.replace(settings.KAFKA, bootstrap_servers=bootstrap)
+        )
+        override.enable()
+        overrides.append(override)
+        events_config.cache_clear()
+
+    yield point
+    for override in reversed(overrides):
+        override.disable()
+    events_config.cache_clear()
+
+
+def _ready(client) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
+    response = client.get("/health/ready", HTTP_ACCEPT="application/json")
+    return response.status_code, response.json()
+
+
+def test_liveness_answers_without_authentication(client):
+    response = client.get("/health/live")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_readiness_checks_postgres_redis_and_kafka(client):
+    status, body = _ready(client)
+    assert status == 200, body
+    assert set(body.values()) == {"OK"}
+    assert {name.split("(")[0] for name in body} == {"Database", "Redis", "KafkaBroker"}
+
+
+def test_readiness_is_503_while_redis_is_unreachable(client):
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0"):
+        status, body = _ready(client)
+    assert status == 503
+    assert any(name.startswith("Redis") and value != "OK" for name, value in body.items())
+
+
+@pytest.mark.kafka
+def test_readiness_is_503_while_the_broker_is_down_and_200_when_it_returns(client, kafka_at):
+    # given the service pointed at a port where no broker runs yet
+    port = free_port_pair()
+    broker = ThrowawayKafka(Path(tempfile.mkdtemp(prefix="ready-kafka-")), port)
+    kafka_at(broker.bootstrap)
+    try:
+        status, body = _ready(client)
+        assert status == 503
+        assert body["KafkaBroker()"] != "OK" and body["Database(alias='default')"] == "OK"
+
+        # when the broker starts, readiness turns 200
+        broker.start()
+        wait_until(lambda: _ready(client)[0] == 200, timeout=90, what="not ready with the broker")
+
+        # when it stops, 503 again
+        broker.stop()
+        wait_until(lambda: _ready(client)[0] == 503, timeout=30, what="still ready without it")
+
+        # and when it returns, 200 again
+        broker.start()
+        wait_until(lambda: _ready(client)[0] == 200, timeout=90, what="not ready once it returned")
+    finally:
+        broker.close()

@@ -1,0 +1,73 @@
+"""With tracing on, the W3C trace context travels HTTP → outbox → Kafka header → consumer."""
+
+import pytest
+from django.test import override_settings
+
+from order_service.orders.handlers import HANDLERS
+from shared_events.contracts import StockLevelNormalizedIntegrationEvent
+from shared_events.django.consuming import event_message_process
+from shared_events.django.models import OutboxMessage
+from shared_events.observability.relaying import relay_headers
+from tests.order_service.factories import order_create
+from tests.support.messages import event_message
+
+pytestmark = pytest.mark.django_db
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+INCOMING = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+
+
+def _trace_id(traceparent: str) -> str:
+    return traceparent.split("-")[1]
+
+
+@override_settings(TRACING_ENABLED=True)
+def test_a_request_trace_is_stored_with_the_outbox_row(client, django_user_model):
+    user = django_user_model.objects.create_user("tracer", password="tracer-password")
+    client.force_login(user)
+
+    response = client.post(
+        "/api/orders/",
+        {"customer_id": "c", "lines": [{"sku": "KEYBOARD-01", "quantity": 1}]},
+        content_type="application/json",
+        HTTP_TRACEPARENT=INCOMING,
+    )
+
+    assert response.status_code == 201
+    row = OutboxMessage.objects.get(correlation_id=response.json()["id"])
+    assert _trace_id(row.traceparent) == TRACE_ID
+    assert row.traceparent != INCOMING  # a child span of the caller's
+    assert _trace_id(response["traceparent"]) == TRACE_ID
+
+
+@override_settings(TRACING_ENABLED=True)
+def test_a_consumer_continues_the_trace_of_the_message_it_handles():
+    order = order_create()
+    message, _ = event_message(
+        StockLevelNormalizedIntegrationEvent(order_id=order.id),
+        correlation_id=str(order.id),
+        traceparent=INCOMING,
+    )
+    from order_service.orders import services
+
+    services.order_cancel(order_id=order.id)
+
+    event_message_process(message, handlers=HANDLERS)
+
+    latest = OutboxMessage.objects.filter(correlation_id=str(order.id)).latest("id")
+    assert latest.event_type == "OrderStatusChangedIntegrationEvent"
+    assert _trace_id(latest.traceparent) == TRACE_ID
+
+
+def test_without_tracing_nothing_is_stored_and_no_header_is_sent():
+    order = order_create()
+    assert OutboxMessage.objects.get(correlation_id=str(order.id)).traceparent == ""
+    headers = dict(relay_headers(event_type="E", event_version=1, correlation_id="c", event_id="i"))
+    assert "traceparent" not in headers
+    assert headers["event_id"] == b"i"
+    with_trace = dict(
+        relay_headers(
+            event_type="E", event_version=1, correlation_id="c", event_id="i", traceparent=INCOMING
+        )
+    )
+    assert with_trace["traceparent"] == INCOMING.encode()

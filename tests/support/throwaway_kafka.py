@@ -1,0 +1,69 @@
+"""A Kafka broker of a test's own, on its own port and data folder, to stop and start at will.
+
+Never the shared broker: tests that take Kafka away use one of these. Launched with the
+same jars and settings as `manage_scripts/up` (devstack's `_kafka_program`).
+"""
+
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from manage_scripts.devstack import _kafka_program
+
+
+def free_port_pair() -> int:
+    """A port whose successor is free too (the broker's controller listens there)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free pair of ports")
+
+
+class ThrowawayKafka:
+    def __init__(self, base: Path, port: int) -> None:
+        self.base = base
+        self.port = port
+        self.bootstrap = f"127.0.0.1:{port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        program = _kafka_program(self.base, self.bootstrap)
+        self._process = subprocess.Popen(
+            program.command,
+            cwd=program.directory,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def wait_until(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout:.0f}s")
+        time.sleep(0.25)
