@@ -1,4 +1,4 @@
 from order_service.settings.base import *  # noqa: F403
 
-DEBUG = True
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
 WHITENOISE_USE_FINDERS = True

@@ -1,8 +1,11 @@
 """Writing events to the outbox, inside the caller's transaction."""
 
+import functools
 import logging
 import uuid
 
+import redis
+from django.conf import settings
 from django.db import connection, transaction
 
 from shared_events.contracts import Contract
@@ -52,11 +55,39 @@ def outbox_publish(
     return created
 
 
+# While a kick waits for a worker, later commits need not send another: the relay clears
+# the flag before it reads, so the waiting kick sees every row committed before that.
+KICK_FLAG_SECONDS = 10
+
+
 def relay_kick() -> None:
-    """Ask a relay worker to publish now; the beat sweep covers a lost kick."""
+    """Ask a relay worker to publish now, unless a kick is already waiting for one."""
     from shared_events.django.tasks import relay_outbox  # tasks import this module
 
     try:
+        if not _kick_flags().set(_kick_flag_key(), 1, nx=True, ex=KICK_FLAG_SECONDS):
+            return
         relay_outbox.apply_async(expires=30, retry=False)
     except Exception:
         logger.warning("could not kick the outbox relay; the periodic sweep will", exc_info=True)
+        relay_kick_clear()
+
+
+def relay_kick_clear() -> None:
+    """Let the next commit kick the relay again (called as a relay run starts)."""
+    try:
+        _kick_flags().delete(_kick_flag_key())
+    except redis.RedisError:
+        logger.warning("could not clear the relay kick flag; it expires by itself")
+
+
+@functools.cache
+def _kick_flags() -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1
+    )
+
+
+def _kick_flag_key() -> str:
+    config = events_config()
+    return f"saga:{config.kafka.namespace}{config.service_name}:relay-kick"

@@ -19,6 +19,9 @@ def celery_settings(
         "CELERY_TASK_ACKS_LATE": True,
         "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
         "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
+        # Keep a worker's database connection across tasks (Celery closes it after each
+        # task otherwise, and a relay run per commit would pay a new connection each time).
+        "CELERY_DB_REUSE_MAX": 1000,
         # Keep Django's LOGGING (JSON in production, event context on every line).
         "CELERY_WORKER_HIJACK_ROOT_LOGGER": False,
         "CELERY_BEAT_SCHEDULE": {

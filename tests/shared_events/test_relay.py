@@ -140,3 +140,23 @@ def test_purge_deletes_only_old_published_rows_and_processed_ids():
     assert set(OutboxMessage.objects.values_list("id", flat=True)) >= {recent.id, pending.id}
     assert not OutboxMessage.objects.filter(id=old.id).exists()
     assert not ProcessedEvent.objects.filter(event_id=stale.event_id).exists()
+
+
+def test_one_kick_waits_for_a_relay_however_many_commits_ask(monkeypatch):
+    # given a relay task that records how often it is sent
+    from shared_events.django import outbox, tasks
+
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.relay_outbox, "apply_async", lambda **_: sent.append(1))
+    outbox.relay_kick_clear()
+
+    # when many commits kick before a relay starts
+    for _ in range(5):
+        outbox.relay_kick()
+
+    # then one kick is queued; once a relay starts, the next commit kicks again
+    assert len(sent) == 1
+    outbox.relay_kick_clear()
+    outbox.relay_kick()
+    assert len(sent) == 2
+    outbox.relay_kick_clear()
