@@ -7,8 +7,7 @@ from rest_framework.response import Response
 
 from inventory_service.stock import selectors, services
 from inventory_service.stock.models import Product
-
-SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
+from shared_events.contracts.orders import SKU_PATTERN
 
 
 class ProductOutputSerializer(serializers.ModelSerializer):

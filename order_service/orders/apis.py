@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 from order_service.orders import selectors, services
 from order_service.orders.models import Order, OrderLine
 from order_service.orders.statuses import OrderStatus
+from shared_events.contracts.orders import SKU_PATTERN
 
-SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
 MAX_QUANTITY = 1_000
 MAX_LINES = 100
 

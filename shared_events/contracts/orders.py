@@ -7,7 +7,9 @@ from pydantic import Field, StringConstraints
 
 from shared_events.contracts.base import Contract
 
-Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
+# The one definition of a SKU: the APIs validate input with it too.
+SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
+Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
 Quantity = Annotated[int, Field(ge=1, le=10_000)]
 
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from inventory_service.stock import services
 from inventory_service.stock.models import Product
-from shared_events.registry import Event
+from tests.support.events import event
 
 
 def product_create(**overrides) -> Product:  # type: ignore[no-untyped-def]
@@ -18,14 +18,4 @@ def product_create(**overrides) -> Product:  # type: ignore[no-untyped-def]
     return services.product_create(**fields)
 
 
-def event(payload, *, event_id: uuid.UUID | None = None) -> Event:  # type: ignore[no-untyped-def]
-    return Event(
-        event_id=event_id or uuid.uuid4(),
-        event_type=payload.event_type,
-        event_version=payload.event_version,
-        occurred_at=None,  # type: ignore[arg-type]
-        producer="order-service",
-        correlation_id=str(payload.order_id),
-        causation_id=None,
-        payload=payload,
-    )
+__all__ = ["event", "product_create"]
