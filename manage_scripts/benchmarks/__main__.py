@@ -1,0 +1,5 @@
+import sys
+
+from manage_scripts.benchmarks.runner import main
+
+sys.exit(main())
