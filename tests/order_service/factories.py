@@ -1,4 +1,3 @@
-
 from order_service.orders import services
 from order_service.orders.models import Order
 from tests.support.events import event
