@@ -103,20 +103,12 @@ def relay_outbox_batch(
             if not report.delivered
         ]
         if delivered:
-            _mark_published(delivered)
+            OutboxMessage.objects.filter(id__in=delivered).update(
+                published_at=timezone.now(), next_attempt_at=None
+            )
         if failed:
             _record_failures(failed, max_attempts=config.outbox_max_attempts)
         return RelayResult(published=len(delivered), failed=len(failed))
-
-
-def _mark_published(ids: list[int]) -> None:
-    # One array parameter rather than a placeholder per row: the batch's hot statement.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {OutboxMessage._meta.db_table}"
-            " SET published_at = now(), next_attempt_at = NULL WHERE id = ANY(%s)",
-            [ids],
-        )
 
 
 def _record_failures(failed: list[tuple[int, DeliveryReport]], *, max_attempts: int) -> None:
