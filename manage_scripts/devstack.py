@@ -647,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     def on_signal(signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
+        log(f"received {signal.Signals(signum).name}")
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)

@@ -75,11 +75,16 @@ def quiet(stack: Stack) -> list[str]:
 
 def wait_until_quiet(stack: Stack, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
-    busy = quiet(stack)
-    while busy:
+    while busy := _quiet_or_why_not(stack):
         assert time.monotonic() < deadline, f"saga not settled after {timeout}s: {busy}"
         time.sleep(0.5)
-        busy = quiet(stack)
+
+
+def _quiet_or_why_not(stack: Stack) -> list[str]:
+    try:
+        return quiet(stack)
+    except psycopg2.OperationalError as exc:  # the database is restarting
+        return [f"PostgreSQL unavailable: {exc}"]
 
 
 def assert_invariants(stack: Stack) -> None:

@@ -25,20 +25,28 @@ SOAK = os.environ.get("FAULTS_SOAK") == "1"
 ROUNDS = 5 if SOAK else 1
 
 
-def _product(inventory, quantity: int) -> str:  # type: ignore[no-untyped-def]
+def _product(inventory, quantity: int, deadline: float = 60.0) -> str:  # type: ignore[no-untyped-def]
+    """Create a product, retrying while the previous test's fault is still healing."""
     sku = f"F-{uuid.uuid4().hex[:10].upper()}"
-    response = inventory.post(
-        "/api/products/",
-        {
-            "sku": sku,
-            "name": "fault test",
-            "unit_price": "3.00",
-            "available_quantity": quantity,
-            "low_stock_threshold": 1,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return sku
+    body = {
+        "sku": sku,
+        "name": "fault test",
+        "unit_price": "3.00",
+        "available_quantity": quantity,
+        "low_stock_threshold": 1,
+    }
+    stop = time.monotonic() + deadline
+    while True:
+        try:
+            response = inventory.post("/api/products/", body)
+            if response.status_code == 201:
+                return sku
+            if response.status_code == 400 and "already exists" in response.text:
+                return sku  # an earlier try went through
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < stop, "could not create a product"
+        time.sleep(0.2)
 
 
 def _place(orders, sku: str, quantity: int = 1, deadline: float = 60.0) -> str:  # type: ignore[no-untyped-def]
