@@ -416,11 +416,9 @@ def app_programs(config: StackConfig) -> list[Program]:
             ], group="apps", env=env),
         ]
         for n in range(1, config.consumers + 1):
-            # Static membership: a restarted consumer takes its partitions straight back.
-            instance = f"{service}-consumer-{n}@{socket.gethostname()}"
             programs.append(Program(
                 f"{service}-consumer" + (f"-{n}" if n > 1 else ""),
-                [*manage, "consume_events", "--instance-id", instance],
+                [*manage, "consume_events"],
                 group="apps", env=env,
             ))
         # Stores <topic>.dlq messages for the admin's dead letters (browse, replay).

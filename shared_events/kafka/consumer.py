@@ -45,6 +45,10 @@ class RetryPolicy:
         return min(self.first_pause * 2 ** (consecutive - 1), self.max_pause)
 
 
+class ConsumerFatalError(RuntimeError):
+    """The Kafka client is unusable; the process should exit and be restarted."""
+
+
 class ConsumerLoop:
     """Consume `topics` as `group_id`, handing each message to `process`.
 
@@ -271,8 +275,10 @@ class ConsumerLoop:
 
     @staticmethod
     def _log_client_error(error: KafkaError) -> None:
-        if error.fatal():
-            raise RuntimeError(f"fatal Kafka error: {error}")
+        if error.fatal() or error.code() == KafkaError._FATAL:
+            # The client cannot recover (e.g. fenced from its group): exit, so that the
+            # supervisor starts a fresh consumer; uncommitted messages are redelivered.
+            raise ConsumerFatalError(f"fatal Kafka error: {error}")
         logger.warning("kafka client error: %s", error)
 
 

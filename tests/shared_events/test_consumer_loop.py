@@ -6,12 +6,12 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Message
+from confluent_kafka import KafkaError, Message
 from confluent_kafka.admin import AdminClient
 
 from shared_events.errors import EventDecodeError, TransientEventError
 from shared_events.kafka.admin import topics_ensure
-from shared_events.kafka.consumer import ConsumerLoop, RetryPolicy
+from shared_events.kafka.consumer import ConsumerFatalError, ConsumerLoop, RetryPolicy
 from shared_events.topics import dead_letter_topic
 from tests.support.kafka import header, produce_raw, read_topic
 
@@ -167,3 +167,10 @@ def test_persistent_failures_pause_consumption_then_it_resumes_by_itself(kafka_s
     gaps = [b - a for a, b in itertools.pairwise(calls)]
     assert gaps[1] >= 0.5 and gaps[3] >= 1.0
     assert _committed(kafka_settings, group, topic) == 2
+
+
+def test_a_fatal_client_error_ends_the_loop_so_the_process_restarts():
+    fenced = KafkaError(KafkaError._FATAL, "static consumer fenced", fatal=True)
+    with pytest.raises(ConsumerFatalError, match="fenced"):
+        ConsumerLoop._log_client_error(fenced)
+    ConsumerLoop._log_client_error(KafkaError(KafkaError._TRANSPORT, "broker down"))  # logged only
