@@ -338,7 +338,8 @@ def _reachable_by(user: str, folder: Path) -> bool:
 
 def _run_as(user: str | None, command: list[str]) -> None:
     prefix = ["runuser", "-u", user, "--"] if user else []
-    subprocess.run(prefix + command, check=True, stdout=subprocess.DEVNULL)
+    # From "/": the other user may not be allowed into the current folder.
+    subprocess.run(prefix + command, check=True, stdout=subprocess.DEVNULL, cwd="/")
 
 
 def _kafka_program(base: Path, bootstrap: str) -> Program:
