@@ -79,21 +79,7 @@ def relay_outbox_batch(
         if retry_at is not None and retry_at > timezone.now():
             # The oldest row is backing off; sending newer ones first would reorder them.
             return RelayResult(backing_off=True)
-        messages = [
-            OutgoingMessage(
-                topic=topic,
-                key=key.encode(),
-                value=body.encode(),
-                headers=relay_headers(
-                    event_type=event_type,
-                    event_version=version,
-                    correlation_id=correlation_id,
-                    event_id=event_id,
-                    traceparent=traceparent,
-                ),
-            )
-            for _id, topic, key, body, event_type, version, correlation_id, event_id, traceparent, _retry in rows  # noqa: E501
-        ]
+        messages = [_outgoing_message(row) for row in rows]
         reports = producer.publish_batch(messages)
         relay_metrics_record(rows, reports)
         delivered = [row[0] for row, report in zip(rows, reports, strict=True) if report.delivered]
@@ -109,6 +95,23 @@ def relay_outbox_batch(
         if failed:
             _record_failures(failed, max_attempts=config.outbox_max_attempts)
         return RelayResult(published=len(delivered), failed=len(failed))
+
+
+def _outgoing_message(row: tuple) -> OutgoingMessage:
+    """The Kafka message for one outbox row (columns in `_RELAY_COLUMNS` order)."""
+    _id, topic, key, body, event_type, version, correlation_id, event_id, traceparent, _ = row
+    return OutgoingMessage(
+        topic=topic,
+        key=key.encode(),
+        value=body.encode(),
+        headers=relay_headers(
+            event_type=event_type,
+            event_version=version,
+            correlation_id=correlation_id,
+            event_id=event_id,
+            traceparent=traceparent,
+        ),
+    )
 
 
 def _record_failures(failed: list[tuple[int, DeliveryReport]], *, max_attempts: int) -> None:
