@@ -548,7 +548,7 @@ class Supervisor:
         pidfile = self.config.run_dir / "supervisord.pid"
         if pidfile.exists():
             pid = int(pidfile.read_text().strip() or 0)
-            if pid and _alive(pid):
+            if pid and process_alive(pid):
                 raise StackError(
                     f"a stack is already running from {self.config.run_dir} "
                     f"(supervisord pid {pid}); stop it first"
@@ -592,7 +592,7 @@ class Supervisor:
             self.process.wait()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
         return True

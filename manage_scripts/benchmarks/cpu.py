@@ -172,16 +172,6 @@ def pid_cpu_seconds(pids: Iterable[int]) -> float:
     return total
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-
-
 def wait_for_quiet(
     *, max_wait: float, threshold_cores: float = 0.35, window: float = 3.0
 ) -> dict[str, float]:

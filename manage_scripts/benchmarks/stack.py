@@ -14,9 +14,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from manage_scripts.benchmarks.cpu import alive
 from manage_scripts.benchmarks.http_load import http_call
 from manage_scripts.benchmarks.isolation import ROOT, BenchEnv
+from manage_scripts.devstack import process_alive
 
 
 class StackError(Exception):
@@ -68,7 +68,7 @@ class BenchStack:
         pidfile = self.run_dir / "supervisord.pid"
         if pidfile.exists():
             pid = int(pidfile.read_text().strip() or 0)
-            if pid and alive(pid):
+            if pid and process_alive(pid):
                 raise StackError(
                     f"a bench stack is still running from {self.run_dir} (supervisord pid {pid});"
                     " stop it first"
