@@ -416,6 +416,10 @@ def app_programs(config: StackConfig) -> list[Program]:
                 "--schedule", str(run / f"{service}-beat-schedule"),
             ], group="apps", env=env),
         ]
+        # Relays each commit's outbox rows at once (PostgreSQL NOTIFY); beat's sweep is the net.
+        programs.append(Program(
+            f"{service}-relay", [*manage, "relay_outbox", "--follow"], group="apps", env=env,
+        ))
         for n in range(1, config.consumers + 1):
             programs.append(Program(
                 f"{service}-consumer" + (f"-{n}" if n > 1 else ""),

@@ -1,5 +1,7 @@
-"""Order events that move stock. Each runs inside the inbox transaction."""
+"""Order events that move stock. Each gets a run of consecutive events of its type, inside
+the inbox transaction, and applies them in order."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from inventory_service.stock import services
@@ -11,22 +13,31 @@ from shared_events.contracts import (
 from shared_events.registry import Event
 
 
-def on_order_created(event: Event[OrderCreatedIntegrationEvent]) -> None:
-    """Reserve the order's stock, all lines or none."""
-    services.stock_reserve(
-        order_id=event.payload.order_id, lines=event.payload.lines, causation_id=event.event_id
+def on_order_created(events: Sequence[Event[OrderCreatedIntegrationEvent]]) -> None:
+    """Reserve each order's stock, all lines or none, first come first served."""
+    services.stock_reserve_many(
+        requests=[
+            services.ReservationRequest(
+                order_id=event.payload.order_id,
+                lines=event.payload.lines,
+                causation_id=event.event_id,
+            )
+            for event in events
+        ]
     )
 
 
-def on_order_cancelled(event: Event[OrderCancelledIntegrationEvent]) -> None:
-    """Release whatever the order holds and confirm the release."""
-    services.stock_release(order_id=event.payload.order_id, causation_id=event.event_id)
+def on_order_cancelled(events: Sequence[Event[OrderCancelledIntegrationEvent]]) -> None:
+    """Release whatever each order holds and confirm the release."""
+    for event in events:
+        services.stock_release(order_id=event.payload.order_id, causation_id=event.event_id)
 
 
-def on_order_status_changed(event: Event[OrderStatusChangedIntegrationEvent]) -> None:
+def on_order_status_changed(events: Sequence[Event[OrderStatusChangedIntegrationEvent]]) -> None:
     """A shipped order's reservation becomes a sale; other changes need nothing here."""
-    if event.payload.new_status == "shipped":
-        services.stock_sell(order_id=event.payload.order_id, causation_id=event.event_id)
+    for event in events:
+        if event.payload.new_status == "shipped":
+            services.stock_sell(order_id=event.payload.order_id, causation_id=event.event_id)
 
 
 HANDLERS: dict[type, Any] = {

@@ -1,10 +1,13 @@
 """Stock use cases. Each one changes stock and writes its events in one transaction.
 
-Stock moves through single guarded UPDATE statements (no read-modify-write), and an
-order's products are always touched in SKU order, so concurrent orders neither oversell
-nor deadlock; the CHECK constraints on Product are the last line of defence.
+Products are always locked or moved in SKU order, so concurrent transactions neither
+oversell nor deadlock over one order's products: a restock or release is one UPDATE per
+product, and a batch of reservations locks all of its products once, decides every order
+in turn, and writes each table with one statement. The CHECK constraints on Product are
+the last line of defence.
 """
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Sequence
@@ -30,7 +33,7 @@ from shared_events.contracts import (
     StockReservedIntegrationEvent,
 )
 from shared_events.django.api import ApplicationError, NotFoundError
-from shared_events.django.outbox import outbox_publish
+from shared_events.django.outbox import OutboxEntry, outbox_publish, outbox_publish_all
 
 logger = logging.getLogger(__name__)
 
@@ -106,65 +109,118 @@ def product_restock(*, sku: str, quantity: int) -> Product:
     return Product.objects.get(sku=sku)
 
 
+@dataclasses.dataclass(frozen=True)
+class ReservationRequest:
+    """An order's lines to reserve, and the event that asked."""
+
+    order_id: uuid.UUID
+    lines: Sequence[OrderLine]
+    causation_id: uuid.UUID | None = None
+
+
+@dataclasses.dataclass
+class _LockedProduct:
+    available: int
+    threshold: int
+    unit_price: Decimal
+
+
 def stock_reserve(
     *, order_id: uuid.UUID, lines: Sequence[OrderLine], causation_id: uuid.UUID | None = None
 ) -> Reservation:
     """Reserve every line of an order, or none of them, and say which it was."""
-    correlation_id = str(order_id)
-    existing = Reservation.objects.select_for_update().filter(order_id=order_id).first()
-    if existing is not None:
-        # Asked again (the order service re-asks when an answer is late), or an
-        # OrderCreated arriving after its cancellation: answer as before, reserve nothing.
-        logger.info(
-            "order %s already has a %s reservation; answering again",
-            order_id,
-            existing.status,
-            extra={"correlation_id": correlation_id},
-        )
-        answer = _reservation_answer(existing)
-        if answer is not None:
-            outbox_publish(answer, correlation_id=correlation_id, causation_id=causation_id)
-        return existing
-    try:
-        with transaction.atomic():
-            reserved, level_events = _reserve_lines(lines)
-    except _ReservationRefused as refused:
-        reservation = Reservation.objects.create(
-            order_id=order_id,
-            status=ReservationStatus.REJECTED,
-            reason=refused.reason,
-            reason_code=refused.code,
-            rejected_sku=refused.sku,
-        )
-        outbox_publish(
-            ReservationFailedIntegrationEvent(
-                order_id=order_id,
-                reason_code=refused.code,
-                reason=refused.reason,  # type: ignore[arg-type]
-                sku=refused.sku,
-            ),
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-        )
-        return reservation
-    reservation = Reservation.objects.create(order_id=order_id, status=ReservationStatus.RESERVED)
-    ReservationLine.objects.bulk_create(
-        ReservationLine(
-            reservation=reservation,
-            product_id=line.sku,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-        )
-        for line in reserved
-    )
-    total = sum((line.unit_price * line.quantity for line in reserved), Decimal("0"))
-    outbox_publish(
-        StockReservedIntegrationEvent(order_id=order_id, lines=tuple(reserved), total_amount=total),
-        *level_events,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-    )
+    request = ReservationRequest(order_id=order_id, lines=lines, causation_id=causation_id)
+    [reservation] = stock_reserve_many(requests=[request])
     return reservation
+
+
+def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reservation]:
+    """Reserve orders first come first served, each all lines or none, and say which it was.
+
+    The batch locks its products once, in SKU order, so every decision below sees stock
+    that no one else changes before this transaction ends; one lock per batch rather than
+    per order also keeps a hot SKU from becoming a lock convoy.
+    """
+    known = {
+        reservation.order_id: reservation
+        for reservation in Reservation.objects.select_for_update()
+        .filter(order_id__in=[request.order_id for request in requests])
+        .order_by("order_id")
+    }
+    skus = sorted({line.sku for r in requests if r.order_id not in known for line in r.lines})
+    stock = {
+        sku: _LockedProduct(available, threshold, price)
+        for sku, available, threshold, price in Product.objects.select_for_update()
+        .filter(sku__in=skus)
+        .order_by("sku")
+        .values_list("sku", "available_quantity", "low_stock_threshold", "unit_price")
+    }
+    decided: dict[uuid.UUID, tuple[Reservation, Contract]] = {}
+    results: list[Reservation] = []
+    lines: list[ReservationLine] = []
+    taken: dict[str, int] = {}
+    outbox: list[OutboxEntry] = []
+    for request in requests:
+        correlation_id = str(request.order_id)
+        if request.order_id in known or request.order_id in decided:
+            # Asked again (the order service re-asks when an answer is late), or an
+            # OrderCreated arriving after its cancellation: answer as before, reserve nothing.
+            if request.order_id in decided:
+                reservation, answer = decided[request.order_id]
+            else:
+                reservation = known[request.order_id]
+                answer = _reservation_answer(reservation)  # type: ignore[assignment]
+            logger.info(
+                "order %s already has a %s reservation; answering again",
+                request.order_id,
+                reservation.status,
+                extra={"correlation_id": correlation_id},
+            )
+            if answer is not None:
+                outbox.append((answer, correlation_id, request.causation_id))
+            results.append(reservation)
+            continue
+        try:
+            reserved, level_events = _lines_take(request.lines, stock)
+        except _ReservationRefused as refused:
+            reservation = Reservation(
+                order_id=request.order_id,
+                status=ReservationStatus.REJECTED,
+                reason=refused.reason,
+                reason_code=refused.code,
+                rejected_sku=refused.sku,
+            )
+            answer = ReservationFailedIntegrationEvent(
+                order_id=request.order_id,
+                reason_code=refused.code,  # type: ignore[arg-type]
+                reason=refused.reason,
+                sku=refused.sku,
+            )
+            level_events = []
+        else:
+            reservation = Reservation(order_id=request.order_id, status=ReservationStatus.RESERVED)
+            for line in reserved:
+                lines.append(
+                    ReservationLine(
+                        reservation=reservation,
+                        product_id=line.sku,
+                        quantity=line.quantity,
+                        unit_price=line.unit_price,
+                    )
+                )
+                taken[line.sku] = taken.get(line.sku, 0) + line.quantity
+            total = sum((line.unit_price * line.quantity for line in reserved), Decimal("0"))
+            answer = StockReservedIntegrationEvent(
+                order_id=request.order_id, lines=tuple(reserved), total_amount=total
+            )
+        decided[request.order_id] = (reservation, answer)
+        results.append(reservation)
+        outbox += [(e, correlation_id, request.causation_id) for e in (answer, *level_events)]
+    _stock_take(taken)
+    Reservation.objects.bulk_create(reservation for reservation, _ in decided.values())
+    ReservationLine.objects.bulk_create(lines)
+    outbox_publish_all(outbox)
+    return results
 
 
 def stock_release(*, order_id: uuid.UUID, causation_id: uuid.UUID | None = None) -> Reservation:
@@ -268,47 +324,63 @@ def _reservation_answer(reservation: Reservation) -> Contract | None:
     return None  # released or cancelled: the cancellation confirms
 
 
-def _reserve_lines(lines: Sequence[OrderLine]) -> tuple[list[ReservedLine], list[Contract]]:
+def _lines_take(
+    lines: Sequence[OrderLine], stock: dict[str, _LockedProduct]
+) -> tuple[list[ReservedLine], list[Contract]]:
+    """Take every line from the locked `stock`, or none; the lines and stock-level events."""
     reserved: list[ReservedLine] = []
     events: list[Contract] = []
-    for line in sorted(lines, key=lambda l: l.sku):  # fixed lock order: no deadlocks
-        row = _stock_move(
-            "available_quantity = available_quantity - %(q)s,"
-            " reserved_quantity = reserved_quantity + %(q)s",
-            sku=line.sku,
-            quantity=line.quantity,
-            guard="available_quantity >= %(q)s",
-        )
-        if row is None:
-            available = (
-                Product.objects.filter(sku=line.sku)
-                .values_list("available_quantity", flat=True)
-                .first()
-            )
-            if available is None:
-                raise _ReservationRefused("unknown_sku", f"Unknown SKU {line.sku}.", line.sku)
-            raise _ReservationRefused(
+    for line in sorted(lines, key=lambda l: l.sku):
+        product = stock.get(line.sku)
+        refusal = None
+        if product is None:
+            refusal = _ReservationRefused("unknown_sku", f"Unknown SKU {line.sku}.", line.sku)
+        elif product.available < line.quantity:
+            refusal = _ReservationRefused(
                 "insufficient_stock",
                 f"Insufficient stock for {line.sku}: {line.quantity} requested,"
-                f" {available} available.",
+                f" {product.available} available.",
                 line.sku,
             )
-        after, threshold, price = row
-        reserved.append(ReservedLine(sku=line.sku, quantity=line.quantity, unit_price=price))
+        if refusal is not None:
+            for taken in reserved:  # give back what this order took so far
+                stock[taken.sku].available += taken.quantity
+            raise refusal
+        assert product is not None
+        product.available -= line.quantity
+        reserved.append(
+            ReservedLine(sku=line.sku, quantity=line.quantity, unit_price=product.unit_price)
+        )
         events += _level_events(
-            line.sku, before=after + line.quantity, after=after, threshold=threshold
+            line.sku,
+            before=product.available + line.quantity,
+            after=product.available,
+            threshold=product.threshold,
         )
     return reserved, events
 
 
-def _stock_move(
-    assignments: str, *, sku: str, quantity: int, guard: str = "TRUE"
-) -> tuple[int, int, Decimal] | None:
-    """Apply one guarded UPDATE to a product; the new level, threshold and price, or None."""
+def _stock_take(taken: dict[str, int]) -> None:
+    """Move reserved units out of available stock, for every SKU in one statement."""
+    if not taken:
+        return
+    skus = sorted(taken)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {PRODUCT_TABLE} AS p"
+            " SET available_quantity = p.available_quantity - t.quantity,"
+            " reserved_quantity = p.reserved_quantity + t.quantity, updated_at = now()"
+            " FROM unnest(%s::text[], %s::int[]) AS t(sku, quantity) WHERE p.sku = t.sku",
+            [skus, [taken[sku] for sku in skus]],
+        )
+
+
+def _stock_move(assignments: str, *, sku: str, quantity: int) -> tuple[int, int, Decimal] | None:
+    """Apply one UPDATE to a product; the new level, threshold and price, or None."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {PRODUCT_TABLE} SET {assignments}, updated_at = now()"
-            f" WHERE sku = %(sku)s AND {guard}"
+            " WHERE sku = %(sku)s"
             " RETURNING available_quantity, low_stock_threshold, unit_price",
             {"sku": sku, "q": quantity},
         )

@@ -4,8 +4,9 @@ Each run gets a fresh namespace. The Inventory Service's own `manage.py consume_
 processes (dev settings, `bench_inventory_service`) are started; once the group is
 stable with every process holding partitions, the order-events topic is filled with N
 real OrderCreated envelopes (two lines each, over 1,000 products with ample stock) and
-the processes apply them: decode, dedupe insert, guarded stock UPDATEs, reservation rows
-and StockReserved outbox rows, one transaction per event, offsets committed after it.
+the processes apply them: decode, then per polled batch one transaction with the dedupe
+insert, the products locked and moved, reservation rows and StockReserved outbox rows,
+offsets committed after it.
 The rate is taken from the inbox's `processed_at` between the 5th and the 95th
 percentile event; the run is then checked: every event applied once, every order
 reserved, stock conserved, nothing dead-lettered.
@@ -312,53 +313,70 @@ def _consume_run(
 # --- in-process apply: the same handler without Kafka (worker process) --------------------
 
 
+BATCH = 200  # consume_events' default --batch-size
+
+
 def in_process_worker(count: int, out: Path) -> None:
-    """event_apply + the inventory handlers in a loop: the database side of one event."""
+    """The inventory handlers through the inbox in a loop, no Kafka: the database side.
+
+    One transaction per event (how a lone message, or a failed batch, is applied) against
+    one per batch of 200 (how consume_events applies what one poll returns), interleaved in
+    chunks so that a change in the machine's load hits both alike.
+    """
     import django
 
     django.setup()
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from shared_events.django import outbox
     from shared_events.django.conf import events_config
-    from shared_events.django.inbox import event_apply
+    from shared_events.django.inbox import event_apply, events_apply
     from shared_events.registry import decode_event
 
     handlers = events_config().handlers()
 
-    def apply(values: list[bytes]) -> float:
+    def one_by_one(values: list[bytes]) -> float:
         started = time.perf_counter()
         for value in values:
             event = decode_event(value)
             event_apply(event, handlers[type(event.payload)])
         return time.perf_counter() - started
 
-    messages = [m[1] for m in order_created_messages(2 * count + 70, seed=count)]
-    apply(messages[:20])  # connect, warm caches
-    with CaptureQueriesContext(connection) as queries:
-        apply(messages[20:70])
-    one_event = [" ".join(q["sql"].split())[:110] for q in queries.captured_queries[:20]]
-    # What-if: the same without the per-commit Celery kick (monkeypatched in this process),
-    # interleaved in chunks of 50 so that a change in the machine's load hits both alike.
-    kick = outbox.relay_kick
-    elapsed = elapsed_no_kick = 0.0
-    rest = messages[70:]
-    for start in range(0, 2 * count, 100):
-        elapsed += apply(rest[start : start + 50])
-        outbox.relay_kick = lambda: None
-        try:
-            elapsed_no_kick += apply(rest[start + 50 : start + 100])
-        finally:
-            outbox.relay_kick = kick
+    def batched(values: list[bytes]) -> float:
+        started = time.perf_counter()
+        for i in range(0, len(values), BATCH):
+            events_apply([decode_event(v) for v in values[i : i + BATCH]], handlers)
+        return time.perf_counter() - started
+
+    chunk = 2 * BATCH
+    count = max(chunk, count // chunk * chunk)
+    messages = [m[1] for m in order_created_messages(2 * count + 20 + 2 * BATCH, seed=count)]
+    one_by_one(messages[:20])  # connect, warm caches
+    with CaptureQueriesContext(connection) as single_queries:
+        one_by_one(messages[20:70])
+    with CaptureQueriesContext(connection) as batch_queries:
+        batched(messages[70 : 70 + BATCH])
+    rest = messages[70 + BATCH :]
+    elapsed_single = elapsed_batched = 0.0
+    for start in range(0, 2 * count, 2 * chunk):
+        elapsed_single += one_by_one(rest[start : start + chunk])
+        elapsed_batched += batched(rest[start + chunk : start + 2 * chunk])
+    per_single = len(single_queries.captured_queries) / 50
     out.write_text(
         json.dumps(
             {
                 "events": count,
-                "events_per_s": round(count / elapsed, 1),
-                "events_per_s_without_relay_kick": round(count / elapsed_no_kick, 1),
-                "queries_per_event": round(len(queries.captured_queries) / 50, 2),
-                "queries_of_one_event": one_event[: round(len(queries.captured_queries) / 50)],
+                "events_per_s_one_by_one": round(count / elapsed_single, 1),
+                "events_per_s_batched": round(count / elapsed_batched, 1),
+                "queries_per_event_one_by_one": round(per_single, 2),
+                "queries_per_batch_of_200": len(batch_queries.captured_queries),
+                "queries_of_one_event": [
+                    " ".join(q["sql"].split())[:110]
+                    for q in single_queries.captured_queries[: round(per_single)]
+                ],
+                "queries_of_one_batch": [
+                    " ".join(q["sql"].split())[:110] for q in batch_queries.captured_queries
+                ],
             }
         )
     )
@@ -380,9 +398,10 @@ def _in_process(bench: BenchEnv, count: int) -> dict[str, Any]:
         return {"error": (result.stdout + result.stderr)[-2000:]}
     data = json.loads(out.read_text())
     print(
-        f"[bench] consumer in-process event_apply: {data['events_per_s']} events/s"
-        f" ({data['events_per_s_without_relay_kick']} without the relay kick),"
-        f" {data['queries_per_event']} queries per event",
+        f"[bench] consumer in-process: {data['events_per_s_batched']} events/s in batches of"
+        f" {BATCH} ({data['queries_per_batch_of_200']} statements a batch),"
+        f" {data['events_per_s_one_by_one']} one by one"
+        f" ({data['queries_per_event_one_by_one']} statements an event)",
         flush=True,
     )
     return data
@@ -419,9 +438,8 @@ def run(bench: BenchEnv, plan: dict[str, Any], *, profile: bool) -> dict[str, An
             "runs": runs,
         }
     figure["in_process_event_apply"] = {
-        "description": "decode_event + event_apply with the inventory handlers in a loop,"
-        " one process, no Kafka; the no-kick figure is a what-if with relay_kick"
-        " monkeypatched to a no-op in that process",
+        "description": "decode_event + the inbox with the inventory handlers in a loop, one"
+        f" process, no Kafka: one transaction per event, and one per batch of {BATCH}",
         **_in_process(bench, plan["consumer_in_process_events"]),
     }
     if profile:
@@ -434,8 +452,6 @@ def run(bench: BenchEnv, plan: dict[str, Any], *, profile: bool) -> dict[str, An
             " stacks inside the ConsumerLoop (shared_events/kafka/consumer.py)",
             "error": profiled.get("profile_error", ""),
         }
-    # The consumers' on-commit relay kicks queued Celery tasks nobody runs here.
-    bench.redis_flush()
     return figure
 
 

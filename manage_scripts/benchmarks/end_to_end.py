@@ -158,10 +158,10 @@ def confirmed_between(bench: BenchEnv, start: float, end: float) -> int:
 
 HOPS = (
     ("request_to_order_row", "POST scheduled -> order row written (web)"),
-    ("order_relay", "OrderCreated outbox row -> marked published (Celery kick + relay)"),
+    ("order_relay", "OrderCreated outbox row -> marked published (NOTIFY wakes the relay)"),
     ("to_inventory_consumer", "published -> inventory consumer's transaction starts (Kafka)"),
     ("inventory_apply", "inventory transaction start -> StockReserved outbox row"),
-    ("inventory_relay", "StockReserved outbox row -> marked published (Celery kick + relay)"),
+    ("inventory_relay", "StockReserved outbox row -> marked published (NOTIFY wakes the relay)"),
     ("to_order_consumer", "published -> order consumer's transaction starts (Kafka)"),
     ("order_apply", "order consumer's transaction start -> order confirmed"),
 )
@@ -290,7 +290,7 @@ def step(
         return http_call(port, "POST", "/api/orders/", payload=payloads[i], token=token)
 
     backlog = backlog_drain(bench, timeout=drain_s)
-    offsets = {p: _log_offset(stack, p) for p in ("order-worker", "inventory-worker")}
+    offsets = {p: _log_offset(stack, p) for p in ("order-relay", "inventory-relay")}
     root = stack.supervisord_pid()
     profiler = None
     if profile_to is not None:

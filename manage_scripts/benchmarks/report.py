@@ -266,12 +266,17 @@ def markdown(report: dict[str, Any]) -> str:
             )
         )
         inproc = consumer.get("in_process_event_apply") or {}
-        if "events_per_s" in inproc:
+        if "events_per_s_batched" in inproc:
             out.append(
-                f"Without Kafka ({inproc['description']}): **{inproc['events_per_s']}** events/s,"
-                f" {inproc['events_per_s_without_relay_kick']} events/s without the relay kick;"
-                f" {inproc['queries_per_event']} SQL statements per event:\n"
+                f"Without Kafka ({inproc['description']}):"
+                f" **{inproc['events_per_s_batched']}** events/s in batches"
+                f" ({inproc['queries_per_batch_of_200']} SQL statements a batch of 200),"
+                f" {inproc['events_per_s_one_by_one']} events/s one by one"
+                f" ({inproc['queries_per_event_one_by_one']} statements an event).\n"
             )
+            out.append("One batch:\n")
+            out.append("```\n" + "\n".join(inproc["queries_of_one_batch"]) + "\n```\n")
+            out.append("One event on its own:\n")
             out.append("```\n" + "\n".join(inproc["queries_of_one_event"]) + "\n```\n")
         elif inproc.get("error"):
             out.append(f"In-process apply failed: `{inproc['error'][-300:]}`\n")

@@ -1,20 +1,21 @@
-"""Handling one consumed message: decode, apply exactly once, and say what happened.
+"""Handling consumed messages: decode, apply exactly once, and say what happened.
 
-Log lines carry the event's correlation id, id and type; the trace continues from the
-message's `traceparent`; metrics count the outcome and time it.
+Log lines carry the event's correlation id, id and type; metrics count each outcome and
+time it. A batch of messages is applied in one transaction; a single message continues
+the trace of its `traceparent` in a span of its own.
 """
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Message
 from opentelemetry.trace import SpanKind
 
-from shared_events.django.inbox import Handler, event_apply
-from shared_events.observability.logging import log_context_bind
+from shared_events.django.inbox import Handler, Outcome, events_apply
+from shared_events.observability.logging import log_context_bind, message_log_context
 from shared_events.observability.metrics import (
     EVENT_DELAY_SECONDS,
     EVENT_PROCESSING_SECONDS,
@@ -24,12 +25,32 @@ from shared_events.observability.metrics import (
     message_event_type,
 )
 from shared_events.observability.tracing import message_trace_carrier, span_from
-from shared_events.registry import decode_event
+from shared_events.registry import Event, decode_event
 
 logger = logging.getLogger("shared_events.consumer")
 
 
-def event_message_process(message: Message, *, handlers: Mapping[type, Handler]) -> str:
+def event_messages_process(
+    messages: Sequence[Message], *, handlers: Mapping[type, Handler]
+) -> list[Outcome]:
+    """Apply the messages' events in one transaction; all of them, or none if one fails."""
+    started = time.perf_counter()
+    try:
+        events = [decode_event(message.value()) for message in messages]
+        outcomes = events_apply(events, handlers)
+    except Exception as exc:
+        # The consumer loop applies the batch again one message at a time, which counts
+        # the failure of the message that has it.
+        logger.info("batch of %d not applied (%s: %s)", len(messages), type(exc).__name__, exc)
+        raise
+    # Each event's share of the batch's time is what it cost to process.
+    _outcomes_record(
+        messages, events, outcomes, elapsed=(time.perf_counter() - started) / len(events)
+    )
+    return outcomes
+
+
+def event_message_process(message: Message, *, handlers: Mapping[type, Handler]) -> Outcome:
     """Apply one message's event with its handler; return applied, duplicate or skipped."""
     label = message_event_type(message)
     started = time.perf_counter()
@@ -47,19 +68,35 @@ def event_message_process(message: Message, *, handlers: Mapping[type, Handler])
                 event_id=event.event_id,
                 event_type=event.event_type,
             )
-            handler = handlers.get(type(event.payload))
-            if handler is None:
-                logger.debug("%s is not for this service", event.event_type)
-                outcome = "skipped"
-            else:
-                outcome = "applied" if event_apply(event, handler) else "duplicate"
+            [outcome] = events_apply([event], handlers)
     except Exception as exc:
         EVENTS_FAILED.labels(label, "consume", type(exc).__name__).inc()
         raise
-    elapsed = time.perf_counter() - started
-    EVENTS_CONSUMED.labels(label, outcome).inc()
-    EVENT_PROCESSING_SECONDS.labels(label).observe(elapsed)
-    if outcome != "skipped":
+    _outcomes_record([message], [event], [outcome], elapsed=time.perf_counter() - started)
+    return outcome
+
+
+def _outcomes_record(
+    messages: Sequence[Message],
+    events: Sequence[Event[Any]],
+    outcomes: Sequence[Outcome],
+    *,
+    elapsed: float,
+) -> None:
+    now = datetime.now(UTC)
+    for message, event, outcome in zip(messages, events, outcomes, strict=True):
+        label = event_type_label(event.event_type)
+        EVENTS_CONSUMED.labels(label, outcome).inc()
+        EVENT_PROCESSING_SECONDS.labels(label).observe(elapsed)
+        if outcome == "skipped":
+            logger.debug("%s is not for this service", event.event_type)
+            continue
+        message_log_context(message)
+        log_context_bind(
+            correlation_id=event.correlation_id,
+            event_id=event.event_id,
+            event_type=event.event_type,
+        )
         logger.info(
             "%s %s %s",
             event.event_type,
@@ -67,10 +104,9 @@ def event_message_process(message: Message, *, handlers: Mapping[type, Handler])
             outcome,
             extra={"outcome": outcome, "duration_ms": round(elapsed * 1000, 1)},
         )
-    if outcome == "applied":
-        delay = (datetime.now(UTC) - event.occurred_at).total_seconds()
-        EVENT_DELAY_SECONDS.labels(label).observe(max(delay, 0.0))
-    return outcome
+        if outcome == "applied":
+            delay = (now - event.occurred_at).total_seconds()
+            EVENT_DELAY_SECONDS.labels(label).observe(max(delay, 0.0))
 
 
 def _span_attributes(message: Message) -> dict[str, Any]:

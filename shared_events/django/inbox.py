@@ -1,8 +1,8 @@
-"""Applying consumed events exactly once: the event id is recorded with the effect."""
+"""Applying consumed events exactly once: each event id is recorded with its effect."""
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
@@ -12,27 +12,43 @@ from shared_events.registry import Event
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[Event[Any]], None]
+# A handler takes a run of consecutive events of its type, in the order they were consumed,
+# and applies them inside the caller's transaction.
+Handler = Callable[[Sequence[Event[Any]]], None]
+Outcome = Literal["applied", "duplicate", "skipped"]
 
 # PostgreSQL errors that succeed on retry: serialization failure, deadlock, lock timeout,
 # and the admin/crash shutdowns of a restarting server.
 _TRANSIENT_PGCODES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03"}
 
 
-def event_apply(event: Event[Any], handler: Handler) -> bool:
-    """Run `handler` and record the event in one transaction; False for a duplicate."""
+def events_apply(events: Sequence[Event[Any]], handlers: Mapping[type, Handler]) -> list[Outcome]:
+    """Apply events in order, all in one transaction, each at most once; say what each did.
+
+    An event with no handler here is skipped (not recorded); one whose id was recorded
+    before, or earlier in the same batch, is a duplicate. If anything fails, nothing of the
+    batch is applied or recorded.
+    """
+    outcomes: list[Outcome] = ["skipped"] * len(events)
     try:
         with transaction.atomic():
-            if not _processed_event_record(event):
-                logger.info(
-                    "duplicate %s %s ignored",
-                    event.event_type,
-                    event.event_id,
-                    extra=_log_context(event),
-                )
-                return False
-            handler(event)
-        return True
+            handled = [i for i, event in enumerate(events) if type(event.payload) in handlers]
+            new_ids = _processed_events_record([events[i] for i in handled])
+            runs: list[tuple[Handler, list[Event[Any]]]] = []
+            for i in handled:
+                event = events[i]
+                if event.event_id not in new_ids:
+                    outcomes[i] = "duplicate"
+                    continue
+                new_ids.discard(event.event_id)  # a second copy in this batch is a duplicate
+                outcomes[i] = "applied"
+                handler = handlers[type(event.payload)]
+                if runs and runs[-1][0] is handler:
+                    runs[-1][1].append(event)
+                else:
+                    runs.append((handler, [event]))
+            for handler, run in runs:
+                handler(run)
     except (OperationalError, InterfaceError) as exc:
         # The connection may be broken; drop it so the retry opens a fresh one.
         connection.close()
@@ -41,10 +57,20 @@ def event_apply(event: Event[Any], handler: Handler) -> bool:
         if getattr(exc.__cause__, "pgcode", None) in _TRANSIENT_PGCODES:
             raise TransientEventError(str(exc)) from exc
         raise
+    return outcomes
 
 
-def _processed_event_record(event: Event[Any]) -> bool:
-    # INSERT … ON CONFLICT tells in one round trip whether the id is new; a concurrent
+def event_apply(event: Event[Any], handler: Handler) -> bool:
+    """Run `handler` and record the event in one transaction; False for a duplicate."""
+    [outcome] = events_apply([event], {type(event.payload): handler})
+    return outcome == "applied"
+
+
+def _processed_events_record(events: Sequence[Event[Any]]) -> set[Any]:
+    """Record the events' ids; return those that were not recorded before."""
+    if not events:
+        return set()
+    # One INSERT … ON CONFLICT for the batch tells which ids are new; a concurrent
     # duplicate blocks here until the first transaction ends, then sees the conflict.
     with connection.cursor() as cursor:
         cursor.execute(
@@ -52,24 +78,20 @@ def _processed_event_record(event: Event[Any]) -> bool:
             INSERT INTO {ProcessedEvent._meta.db_table}
                    (event_id, event_type, correlation_id, processed_at,
                     causation_id, occurred_at, producer)
-            VALUES (%s, %s, %s, now(), %s, %s, %s)
+            SELECT event_id, event_type, correlation_id, now(), causation_id, occurred_at, producer
+              FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::uuid[], %s::timestamptz[],
+                          %s::text[])
+                   AS e(event_id, event_type, correlation_id, causation_id, occurred_at, producer)
             ON CONFLICT (event_id) DO NOTHING
+            RETURNING event_id
             """,
             [
-                event.event_id,
-                event.event_type,
-                event.correlation_id or "",
-                event.causation_id,
-                event.occurred_at,
-                event.producer,
+                [str(e.event_id) for e in events],
+                [e.event_type for e in events],
+                [e.correlation_id or "" for e in events],
+                [str(e.causation_id) if e.causation_id else None for e in events],
+                [e.occurred_at for e in events],
+                [e.producer for e in events],
             ],
         )
-        return cursor.rowcount == 1
-
-
-def _log_context(event: Event[Any]) -> dict[str, str]:
-    return {
-        "event_id": str(event.event_id),
-        "event_type": event.event_type,
-        "correlation_id": event.correlation_id or "",
-    }
+        return {row[0] for row in cursor.fetchall()}

@@ -1,12 +1,9 @@
 """Writing events to the outbox, inside the caller's transaction."""
 
-import functools
-import logging
 import uuid
+from collections.abc import Sequence
 
-import redis
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from shared_events.contracts import Contract
 from shared_events.django.conf import events_config
@@ -15,8 +12,6 @@ from shared_events.observability.logging import log_context_bind
 from shared_events.observability.tracing import current_traceparent
 from shared_events.registry import envelope_for
 
-logger = logging.getLogger(__name__)
-
 
 def outbox_publish(
     *events: Contract,
@@ -24,14 +19,27 @@ def outbox_publish(
     causation_id: uuid.UUID | None = None,
 ) -> list[OutboxMessage]:
     """Record events to publish once the surrounding transaction commits."""
+    return outbox_publish_all([(event, correlation_id, causation_id) for event in events])
+
+
+# One event to publish, with the saga it belongs to and the event that caused it.
+OutboxEntry = tuple[Contract, str | None, uuid.UUID | None]
+
+
+def outbox_publish_all(entries: Sequence[OutboxEntry]) -> list[OutboxMessage]:
+    """Record events of several sagas in one statement, in the order given.
+
+    The insert wakes the relay when the transaction commits (a NOTIFY from the outbox
+    table's trigger), so nothing here talks to Kafka or Celery.
+    """
     if not connection.in_atomic_block:
         raise RuntimeError("outbox_publish must run inside the transaction of the domain change")
+    if not entries:
+        return []
     config = events_config()
-    # Log lines after this one (in this request or consumed event) are about this saga.
-    log_context_bind(correlation_id=correlation_id)
     traceparent = current_traceparent()
     rows = []
-    for event in events:
+    for event, correlation_id, causation_id in entries:
         envelope = envelope_for(
             event,
             producer=config.service_name,
@@ -50,44 +58,6 @@ def outbox_publish(
                 traceparent=traceparent,
             )
         )
-    created = OutboxMessage.objects.bulk_create(rows)
-    transaction.on_commit(relay_kick)
-    return created
-
-
-# While a kick waits for a worker, later commits need not send another: the relay clears
-# the flag before it reads, so the waiting kick sees every row committed before that.
-KICK_FLAG_SECONDS = 10
-
-
-def relay_kick() -> None:
-    """Ask a relay worker to publish now, unless a kick is already waiting for one."""
-    from shared_events.django.tasks import relay_outbox  # tasks import this module
-
-    try:
-        if not _kick_flags().set(_kick_flag_key(), 1, nx=True, ex=KICK_FLAG_SECONDS):
-            return
-        relay_outbox.apply_async(expires=30, retry=False)
-    except Exception:
-        logger.warning("could not kick the outbox relay; the periodic sweep will", exc_info=True)
-        relay_kick_clear()
-
-
-def relay_kick_clear() -> None:
-    """Let the next commit kick the relay again (called as a relay run starts)."""
-    try:
-        _kick_flags().delete(_kick_flag_key())
-    except redis.RedisError:
-        logger.warning("could not clear the relay kick flag; it expires by itself")
-
-
-@functools.cache
-def _kick_flags() -> redis.Redis:
-    return redis.Redis.from_url(
-        settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1
-    )
-
-
-def _kick_flag_key() -> str:
-    config = events_config()
-    return f"saga:{config.kafka.namespace}{config.service_name}:relay-kick"
+    # Log lines after this one (in this request or consumed event) are about this saga.
+    log_context_bind(correlation_id=entries[-1][1])
+    return OutboxMessage.objects.bulk_create(rows)

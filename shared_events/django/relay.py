@@ -2,18 +2,22 @@
 
 One relay at a time per service (a PostgreSQL advisory lock) sends unpublished rows
 in id order, so one aggregate's events keep their order whoever runs the relay: the
-on-commit kick, the beat sweep, or two workers at once. A row is marked published
-only after Kafka acknowledged it; a crash before that republishes it, and consumers
-dedupe by event id.
+following relay woken by each commit, the beat sweep, or two of either at once. A row is
+marked published only after Kafka acknowledged it; a crash before that republishes it,
+and consumers dedupe by event id.
 """
 
 import dataclasses
 import functools
 import logging
+import select
+import threading
+import time
 import zlib
 from datetime import timedelta
+from typing import Any
 
-from django.db import OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from shared_events.django.conf import events_config
@@ -139,13 +143,18 @@ def _record_failures(failed: list[tuple[int, DeliveryReport]], *, max_attempts: 
             )
 
 
-def relay_outbox(*, max_batches: int = 100, lock_timeout_ms: int = 5_000) -> RelayResult:
+def relay_outbox(
+    *,
+    max_batches: int = 100,
+    lock_timeout_ms: int = 5_000,
+    producer: EventProducer | None = None,
+) -> RelayResult:
     """Drain the outbox batch by batch; stop at the first failure (the next run retries)."""
     config = events_config()
     total = RelayResult()
     for _ in range(max_batches):
         result = relay_outbox_batch(
-            producer=relay_producer(),
+            producer=producer or relay_producer(),
             batch_size=config.outbox_batch_size,
             lock_timeout_ms=lock_timeout_ms,
         )
@@ -157,6 +166,59 @@ def relay_outbox(*, max_batches: int = 100, lock_timeout_ms: int = 5_000) -> Rel
     if total.published or total.failed:
         logger.info("relayed %d event(s), %d failed", total.published, total.failed)
     return total
+
+
+# The channel the outbox table's insert trigger notifies (migration 0004): PostgreSQL
+# delivers it when the inserting transaction commits, and never for a rollback.
+OUTBOX_CHANNEL = "shared_events_outbox"
+# Without a notification the following relay still looks every so often: rows backing off
+# come due, and a notification can be missed while the database connection is re-made.
+FOLLOW_IDLE_SECONDS = 1.0
+
+
+def relay_follow(*, stop: threading.Event, idle_seconds: float = FOLLOW_IDLE_SECONDS) -> None:
+    """Relay each time a transaction commits outbox rows, until `stop` is set."""
+    producer = EventProducer(events_config().kafka)
+    failures = 0
+    try:
+        while not stop.is_set():
+            try:
+                _listen(idle_seconds=idle_seconds, stop=stop, producer=producer)
+            except (OperationalError, InterfaceError) as exc:  # the database is restarting
+                failures += 1
+                delay = min(0.5 * 2**failures, MAX_BACKOFF_SECONDS)
+                logger.warning("relay lost the database (%s); again in %.1fs", exc, delay)
+                connection.close()
+                stop.wait(delay)
+            else:
+                failures = 0
+    finally:
+        connection.close()
+        producer.close()
+
+
+def _listen(*, idle_seconds: float, stop: threading.Event, producer: EventProducer) -> None:
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(f"LISTEN {OUTBOX_CHANNEL}")
+    pg = connection.connection
+    logger.info("relay following the outbox (LISTEN %s)", OUTBOX_CHANNEL)
+    while not stop.is_set():
+        # Forget what was signalled so far: the run below sees every row committed before it.
+        pg.notifies.clear()
+        relay_outbox(producer=producer, max_batches=10_000)
+        if not pg.notifies:
+            _notify_wait(pg, idle_seconds=idle_seconds, stop=stop)
+
+
+def _notify_wait(pg: Any, *, idle_seconds: float, stop: threading.Event) -> None:
+    """Wait for a notification on `pg`, at most `idle_seconds`, looking at `stop` meanwhile."""
+    deadline = time.monotonic() + idle_seconds
+    while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+        if select.select([pg], [], [], min(left, 0.2))[0]:
+            pg.poll()
+            if pg.notifies:
+                return
 
 
 def outbox_redrive(*, ids: list[int] | None = None) -> int:

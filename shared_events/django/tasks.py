@@ -6,13 +6,11 @@ from celery import shared_task
 
 from shared_events.django import relay
 from shared_events.django.conf import events_config
-from shared_events.django.outbox import relay_kick_clear
 
 
 @shared_task(name="shared_events.relay_outbox", ignore_result=True)
 def relay_outbox() -> int:
-    """Publish pending outbox rows to Kafka."""
-    relay_kick_clear()
+    """Publish pending outbox rows to Kafka (the sweep behind the following relay)."""
     return relay.relay_outbox().published
 
 

@@ -23,6 +23,8 @@ from shared_events.topics import dead_letter_topic
 logger = logging.getLogger(__name__)
 
 MessageProcessor = Callable[[Message], None]
+# Applies every message of a batch or, raising, none of them (one database transaction).
+BatchProcessor = Callable[[list[Message]], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +57,11 @@ class ConsumerLoop:
     `process` raises PermanentEventError for a message that can never succeed (it is
     dead-lettered with its original bytes) and TransientEventError for a passing failure
     (retried with backoff; if it persists the partition is rewound and tried again later).
+
+    With `process_batch`, each polled batch is first offered whole, which is much cheaper
+    than one transaction per message; if that fails for any reason, nothing of it was
+    applied and the batch goes through `process` one message at a time, so the failing
+    message alone is retried or dead-lettered.
     """
 
     def __init__(
@@ -64,6 +71,7 @@ class ConsumerLoop:
         group_id: str,
         topics: list[str],
         process: MessageProcessor,
+        process_batch: BatchProcessor | None = None,
         retry: RetryPolicy = RetryPolicy(),
         batch_size: int = 200,
         poll_timeout: float = 0.5,
@@ -73,6 +81,7 @@ class ConsumerLoop:
         self._group_id = group_id
         self._topics = topics
         self._process = process
+        self._process_batch = process_batch
         self._retry = retry
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout
@@ -115,6 +124,12 @@ class ConsumerLoop:
         return [first, *consumer.consume(self._batch_size - 1, 0)]
 
     def _handle_batch(self, messages: list[Message]) -> None:
+        if self._batch_applied(messages):
+            for message in messages:
+                self._mark_done(message)
+            self._consecutive_pauses = 0
+            log_context_clear()
+            return
         rewound: set[tuple[str, int]] = set()
         for message in messages:
             if message.error():
@@ -135,6 +150,22 @@ class ConsumerLoop:
                 if not self._stopping:
                     self._pause_all()
         log_context_clear()  # what follows is about no message in particular
+
+    def _batch_applied(self, messages: list[Message]) -> bool:
+        """Offer the whole batch to `process_batch`; True when every message is done."""
+        if (
+            self._process_batch is None
+            or len(messages) < 2
+            or self._stopping
+            or self._paused_until is not None
+            or any(message.error() for message in messages)
+        ):
+            return False
+        try:
+            self._process_batch(messages)
+        except Exception:  # noqa: BLE001 - applied one by one next, where it is handled
+            return False
+        return True
 
     def _handle(self, message: Message) -> bool:
         """Process one message; True when its offset may be committed."""

@@ -133,6 +133,8 @@ def test_killing_relays_and_consumers_loses_and_duplicates_nothing(
         [
             "apps:order-worker",
             "apps:inventory-worker",
+            "apps:order-relay",
+            "apps:inventory-relay",
             "apps:order-consumer",
             "apps:inventory-consumer",
             "apps:inventory-consumer-2",
@@ -141,14 +143,20 @@ def test_killing_relays_and_consumers_loses_and_duplicates_nothing(
         every=0.7,
     )
     killer.start()
+    placed = 0
+    deadline = time.monotonic() + 120
     try:
-        ids = _place_many(orders, skus, 90 if SOAK else 60)
-        for order_id in ids[::4]:  # cancel a quarter of them as they go
-            orders.post(f"/api/orders/{order_id}/cancel/")
+        # Orders keep coming, in waves, until enough kills have landed among them.
+        while placed < (90 if SOAK else 60) or len(killer.kills) < 4:
+            assert time.monotonic() < deadline, f"only {len(killer.kills)} kills in 120 s"
+            wave = _place_many(orders, skus, 15)
+            for order_id in wave[::4]:  # cancel a quarter of them as they go
+                orders.post(f"/api/orders/{order_id}/cancel/")
+            placed += len(wave)
         time.sleep(3 if SOAK else 1)  # keep killing while the saga is mid-way
     finally:
         kills = killer.stop()
-    assert len(kills) >= 3
+    assert len(kills) >= 4
     assert_invariants(stack)
 
 

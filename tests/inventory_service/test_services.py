@@ -16,8 +16,8 @@ from shared_events.contracts import (
     OrderLine,
     OrderStatusChangedIntegrationEvent,
 )
-from shared_events.django.inbox import event_apply
-from shared_events.django.models import OutboxMessage
+from shared_events.django.inbox import event_apply, events_apply
+from shared_events.django.models import OutboxMessage, ProcessedEvent
 from tests.inventory_service.factories import event, product_create
 
 pytestmark = pytest.mark.django_db
@@ -227,3 +227,89 @@ def test_a_repeated_cancellation_is_confirmed_again_and_releases_once():
         if t == "StockLevelNormalizedIntegrationEvent" and p["order_id"]
     ]
     assert len(confirmations) == 2
+
+
+def _apply_batch(*payloads, event_ids=None) -> list[str]:  # type: ignore[no-untyped-def]
+    ids = event_ids or [None] * len(payloads)
+    return events_apply(
+        [event(p, event_id=i) for p, i in zip(payloads, ids, strict=True)], HANDLERS
+    )
+
+
+def test_a_batch_reserves_first_come_first_served_as_one_by_one_would():
+    # given 5 units and three orders for 2 each, a cancellation between them, in one batch
+    product = product_create(available_quantity=5, low_stock_threshold=1)
+    first, second, third, cancelled = (uuid.uuid4() for _ in range(4))
+
+    # when they are applied in one transaction
+    outcomes = _apply_batch(
+        _created(first, (product.sku, 2)),
+        _created(second, (product.sku, 2)),
+        OrderCancelledIntegrationEvent(order_id=cancelled),
+        _created(third, (product.sku, 2)),
+        _created(cancelled, (product.sku, 1)),
+    )
+
+    # then each order is decided in turn against what the earlier ones left
+    assert outcomes == ["applied"] * 5
+    assert _stock(product.sku) == (1, 4, 0)
+    statuses = dict(Reservation.objects.values_list("order_id", "status"))
+    assert statuses == {
+        first: ReservationStatus.RESERVED,
+        second: ReservationStatus.RESERVED,
+        third: ReservationStatus.REJECTED,
+        cancelled: ReservationStatus.CANCELLED,  # the late OrderCreated reserved nothing
+    }
+    [(_, refusal)] = _published(correlation_id=str(third))
+    assert refusal["reason"] == f"Insufficient stock for {product.sku}: 2 requested, 1 available."
+    assert [t for t, _ in _published(correlation_id=str(second))] == [
+        "StockReservedIntegrationEvent",
+        "StockLevelWarningIntegrationEvent",  # 3 -> 1, at the threshold
+    ]
+
+
+def test_a_batch_applies_a_repeated_event_once_and_answers_a_repeated_question_again():
+    product = product_create(available_quantity=5, low_stock_threshold=0)
+    order_id, event_id = uuid.uuid4(), uuid.uuid4()
+    created = _created(order_id, (product.sku, 2))
+
+    outcomes = _apply_batch(created, created, created, event_ids=[event_id, event_id, None])
+
+    # the redelivered copy is a duplicate; the re-ask (a new event id) is answered again
+    assert outcomes == ["applied", "duplicate", "applied"]
+    assert _stock(product.sku) == (3, 2, 0)
+    assert [t for t, _ in _published(correlation_id=str(order_id))] == [
+        "StockReservedIntegrationEvent"
+    ] * 2
+
+
+def test_a_refused_order_in_a_batch_takes_back_only_its_own_lines():
+    a = product_create(available_quantity=5, low_stock_threshold=0)
+    b = product_create(available_quantity=1, low_stock_threshold=0)
+    greedy, modest = uuid.uuid4(), uuid.uuid4()
+
+    _apply_batch(_created(greedy, (a.sku, 3), (b.sku, 2)), _created(modest, (a.sku, 5)))
+
+    assert Reservation.objects.get(order_id=greedy).status == ReservationStatus.REJECTED
+    assert Reservation.objects.get(order_id=modest).status == ReservationStatus.RESERVED
+    assert _stock(a.sku) == (0, 5, 0) and _stock(b.sku) == (1, 0, 0)
+
+
+def test_a_failing_batch_applies_and_records_nothing():
+    product = product_create(available_quantity=5)
+    order_id = uuid.uuid4()
+    poisoned = {**HANDLERS, OrderCancelledIntegrationEvent: lambda events: 1 / 0}
+
+    with pytest.raises(ZeroDivisionError):
+        events_apply(
+            [
+                event(_created(order_id, (product.sku, 2))),
+                event(OrderCancelledIntegrationEvent(order_id=uuid.uuid4())),
+            ],
+            poisoned,
+        )
+
+    assert _stock(product.sku) == (5, 0, 0)
+    assert not Reservation.objects.exists()
+    assert not ProcessedEvent.objects.exists()
+    assert not OutboxMessage.objects.filter(correlation_id=str(order_id)).exists()

@@ -82,6 +82,68 @@ def test_poison_message_is_dead_lettered_with_headers_and_the_rest_is_processed(
     assert _committed(kafka_settings, group, topic) == 3
 
 
+def test_a_batch_with_a_poison_message_falls_back_to_one_by_one_and_loses_nothing(
+    kafka_settings, topic
+):
+    # given a poison message among good ones on one partition, all there before the start
+    values = [f"good-{i}".encode() for i in range(10)]
+    values = [*values[:5], b"poison", *values[5:]]
+    for value in values:
+        produce_raw(kafka_settings, topic, value, key=b"same-key")
+    processed: list[bytes] = []
+    whole_batches: list[int] = []
+
+    def process(message: Message) -> None:
+        if message.value() == b"poison":
+            raise EventDecodeError("cannot read this")
+        processed.append(message.value())
+
+    def process_batch(messages: list[Message]) -> None:
+        # all or nothing, as one database transaction would be
+        if any(m.value() == b"poison" for m in messages):
+            raise EventDecodeError("cannot read this")
+        processed.extend(m.value() for m in messages)
+        whole_batches.append(len(messages))
+
+    group = f"{kafka_settings.namespace}group-{uuid.uuid4().hex[:6]}"
+    loop = ConsumerLoop(
+        settings=kafka_settings,
+        group_id=group,
+        topics=[topic],
+        process=process,
+        process_batch=process_batch,
+    )
+
+    # when
+    _run_until(loop, lambda: len(processed) == 10 and _committed(kafka_settings, group, topic))
+
+    # then every good message is applied once, in order, and only the poison is dead-lettered
+    assert processed == [v for v in values if v != b"poison"]
+    [dead] = read_topic(kafka_settings, dead_letter_topic(topic), until=lambda ms: len(ms) >= 1)
+    assert dead.value() == b"poison"
+    assert _committed(kafka_settings, group, topic) == 11
+
+
+def test_a_clean_batch_is_applied_whole(kafka_settings, topic):
+    for i in range(20):
+        produce_raw(kafka_settings, topic, f"m-{i}".encode(), key=b"k")
+    batches: list[list[bytes]] = []
+    group = f"{kafka_settings.namespace}group-{uuid.uuid4().hex[:6]}"
+    loop = ConsumerLoop(
+        settings=kafka_settings,
+        group_id=group,
+        topics=[topic],
+        process=lambda m: batches.append([m.value()]),
+        process_batch=lambda ms: batches.append([m.value() for m in ms]),
+    )
+
+    _run_until(loop, lambda: sum(map(len, batches)) == 20)
+
+    assert [v for batch in batches for v in batch] == [f"m-{i}".encode() for i in range(20)]
+    assert max(map(len, batches)) > 1  # fetched together, applied together
+    assert _committed(kafka_settings, group, topic) == 20
+
+
 def test_transient_failure_is_retried_without_skipping_the_message(kafka_settings, topic):
     produce_raw(kafka_settings, topic, b"flaky", key=b"k")
     attempts: list[int] = []

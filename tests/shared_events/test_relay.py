@@ -1,6 +1,8 @@
 """The outbox relay against the real broker and database."""
 
 import json
+import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -15,6 +17,7 @@ from shared_events.django.outbox import outbox_publish
 from shared_events.django.relay import (
     events_purge,
     outbox_redrive,
+    relay_follow,
     relay_outbox,
     relay_outbox_batch,
 )
@@ -142,21 +145,31 @@ def test_purge_deletes_only_old_published_rows_and_processed_ids():
     assert not ProcessedEvent.objects.filter(event_id=stale.event_id).exists()
 
 
-def test_one_kick_waits_for_a_relay_however_many_commits_ask(monkeypatch):
-    # given a relay task that records how often it is sent
-    from shared_events.django import outbox, tasks
+@pytest.mark.django_db(transaction=True)
+def test_the_following_relay_publishes_each_commit_without_waiting_for_a_sweep():
+    # given a following relay that would otherwise look only every 30 s
+    stop = threading.Event()
+    follower = threading.Thread(target=relay_follow, kwargs={"stop": stop, "idle_seconds": 30})
+    follower.start()
+    try:
+        first = _publish_cancellations(uuid.uuid4(), 1)[0]
+        _wait_published(first.id, within=10)
 
-    sent: list[int] = []
-    monkeypatch.setattr(tasks.relay_outbox, "apply_async", lambda **_: sent.append(1))
-    outbox.relay_kick_clear()
+        # when another transaction commits outbox rows
+        started = time.monotonic()
+        [second] = _publish_cancellations(uuid.uuid4(), 1)
 
-    # when many commits kick before a relay starts
-    for _ in range(5):
-        outbox.relay_kick()
+        # then the commit's notification wakes the relay at once
+        _wait_published(second.id, within=5)
+        assert time.monotonic() - started < 5
+    finally:
+        stop.set()
+        follower.join(timeout=40)
+    assert not follower.is_alive()
 
-    # then one kick is queued; once a relay starts, the next commit kicks again
-    assert len(sent) == 1
-    outbox.relay_kick_clear()
-    outbox.relay_kick()
-    assert len(sent) == 2
-    outbox.relay_kick_clear()
+
+def _wait_published(row_id: int, *, within: float) -> None:
+    deadline = time.monotonic() + within
+    while not OutboxMessage.objects.filter(id=row_id, published_at__isnull=False).exists():
+        assert time.monotonic() < deadline, f"outbox row {row_id} not published in {within}s"
+        time.sleep(0.02)

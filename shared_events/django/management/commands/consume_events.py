@@ -9,9 +9,10 @@ from confluent_kafka import Message
 from django.core.management.base import BaseCommand
 
 from shared_events.django.conf import events_config
-from shared_events.django.consuming import event_message_process
+from shared_events.django.consuming import event_message_process, event_messages_process
 from shared_events.kafka.consumer import ConsumerLoop
 from shared_events.observability.metrics import metrics_server_start
+from shared_events.observability.tracing import tracing_enabled
 
 logger = logging.getLogger("shared_events.consumer")
 
@@ -43,6 +44,9 @@ class Command(BaseCommand):
         def process(message: Message) -> None:
             event_message_process(message, handlers=handlers)
 
+        def process_batch(messages: list[Message]) -> None:
+            event_messages_process(messages, handlers=handlers)
+
         if metrics_port:
             metrics_server_start(metrics_port)
 
@@ -51,6 +55,8 @@ class Command(BaseCommand):
             group_id=config.consumer_group,
             topics=config.consume_topics,
             process=process,
+            # Traced, every event gets a span (and its outbox rows a parent) of its own.
+            process_batch=None if tracing_enabled() else process_batch,
             batch_size=batch_size,
             instance_id=instance_id,
         )
