@@ -125,15 +125,6 @@ class _LockedProduct:
     unit_price: Decimal
 
 
-def stock_reserve(
-    *, order_id: uuid.UUID, lines: Sequence[OrderLine], causation_id: uuid.UUID | None = None
-) -> Reservation:
-    """Reserve every line of an order, or none of them, and say which it was."""
-    request = ReservationRequest(order_id=order_id, lines=lines, causation_id=causation_id)
-    [reservation] = stock_reserve_many(requests=[request])
-    return reservation
-
-
 def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reservation]:
     """Reserve orders first come first served, each all lines or none, and say which it was.
 

@@ -15,13 +15,17 @@ from shared_events.registry import Event
 
 def on_stock_reserved(events: Sequence[Event[StockReservedIntegrationEvent]]) -> None:
     """Confirm each order at the reserved prices."""
-    for event in events:
-        services.order_confirm(
-            order_id=event.payload.order_id,
-            lines=event.payload.lines,
-            total_amount=event.payload.total_amount,
-            causation_id=event.event_id,
-        )
+    services.orders_confirm(
+        reservations=[
+            services.StockReservation(
+                order_id=event.payload.order_id,
+                lines=event.payload.lines,
+                total_amount=event.payload.total_amount,
+                causation_id=event.event_id,
+            )
+            for event in events
+        ]
+    )
 
 
 def on_reservation_failed(events: Sequence[Event[ReservationFailedIntegrationEvent]]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from order_service.orders import metrics as order_metrics
@@ -21,7 +21,7 @@ from shared_events.contracts import (
 )
 from shared_events.contracts import OrderLine as OrderLineContract
 from shared_events.django.api import ConflictError, NotFoundError, UnprocessableError
-from shared_events.django.outbox import outbox_publish
+from shared_events.django.outbox import OutboxEntry, outbox_publish, outbox_publish_all
 
 logger = logging.getLogger(__name__)
 
@@ -194,27 +194,59 @@ def order_update(
     return order
 
 
-def order_confirm(
-    *,
-    order_id: uuid.UUID,
-    lines: Sequence[ReservedLine],
-    total_amount: Decimal,
-    causation_id: uuid.UUID | None = None,
-) -> Order | None:
-    """Stock is reserved: a pending order is confirmed at the reserved prices."""
-    order = _order_lock_for_event(order_id)
-    if order is None or not _transition_applies(order, OrderStatus.CONFIRMED, "stock reserved"):
-        return order
-    prices = {line.sku: line.unit_price for line in lines}
-    lines_to_price = list(order.lines.all())
-    for line in lines_to_price:
-        line.unit_price = prices.get(line.sku)
-    OrderLine.objects.bulk_update(lines_to_price, ["unit_price"])
-    order.total_amount = total_amount
-    _order_transition(
-        order, OrderStatus.CONFIRMED, causation_id=causation_id, extra_fields=["total_amount"]
-    )
-    return order
+@dataclasses.dataclass(frozen=True)
+class StockReservation:
+    """Inventory reserved an order's stock at these prices (and the event that said so)."""
+
+    order_id: uuid.UUID
+    lines: Sequence[ReservedLine]
+    total_amount: Decimal
+    causation_id: uuid.UUID | None = None
+
+
+def orders_confirm(*, reservations: Sequence[StockReservation]) -> list[Order | None]:
+    """Confirm each pending order at its reserved prices, writing each table once."""
+    orders = {
+        order.id: order
+        for order in Order.objects.select_for_update()
+        .filter(id__in=[r.order_id for r in reservations])
+        .order_by("id")  # a fixed lock order
+    }
+    results: list[Order | None] = []
+    confirmed: list[Order] = []
+    prices: list[tuple[uuid.UUID, str, Decimal]] = []
+    outbox: list[OutboxEntry] = []
+    for reservation in reservations:
+        order = orders.get(reservation.order_id)
+        if order is None:
+            _unknown_order_log(reservation.order_id)
+        elif _transition_applies(order, OrderStatus.CONFIRMED, "stock reserved"):
+            order.total_amount = reservation.total_amount
+            prices += [(order.id, line.sku, line.unit_price) for line in reservation.lines]
+            outbox.append(
+                _transition(order, OrderStatus.CONFIRMED, causation_id=reservation.causation_id)
+            )
+            confirmed.append(order)
+        results.append(order)
+    if confirmed:
+        _line_prices_set(prices)
+        Order.objects.bulk_update(
+            confirmed, ["status", "status_reason", "total_amount", "updated_at"]
+        )
+        outbox_publish_all(outbox)
+    return results
+
+
+def _line_prices_set(prices: Sequence[tuple[uuid.UUID, str, Decimal]]) -> None:
+    """Set the reserved unit price of every (order, SKU) line in one statement."""
+    order_ids, skus, unit_prices = zip(*prices, strict=True) if prices else ((), (), ())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {OrderLine._meta.db_table} AS l SET unit_price = p.unit_price"
+            " FROM unnest(%s::uuid[], %s::text[], %s::numeric[]) AS p(order_id, sku, unit_price)"
+            " WHERE l.order_id = p.order_id AND l.sku = p.sku",
+            [[str(o) for o in order_ids], list(skus), list(unit_prices)],
+        )
 
 
 def order_reject(
@@ -251,10 +283,14 @@ def _order_lock(order_id: uuid.UUID) -> Order:
 def _order_lock_for_event(order_id: uuid.UUID) -> Order | None:
     order = Order.objects.select_for_update().filter(id=order_id).first()
     if order is None:
-        logger.warning(
-            "event for unknown order %s ignored", order_id, extra={"correlation_id": str(order_id)}
-        )
+        _unknown_order_log(order_id)
     return order
+
+
+def _unknown_order_log(order_id: uuid.UUID) -> None:
+    logger.warning(
+        "event for unknown order %s ignored", order_id, extra={"correlation_id": str(order_id)}
+    )
 
 
 def _transition_applies(order: Order, new_status: str, what: str) -> bool:
@@ -279,17 +315,19 @@ def _order_transition(
     causation_id: uuid.UUID | None = None,
     extra_fields: Sequence[str] = (),
 ) -> None:
+    entry = _transition(order, new_status, reason=reason, causation_id=causation_id)
+    order.save(update_fields=["status", "status_reason", "updated_at", *extra_fields])
+    outbox_publish_all([entry])
+
+
+def _transition(
+    order: Order, new_status: str, *, reason: str = "", causation_id: uuid.UUID | None = None
+) -> OutboxEntry:
+    """Move `order` to `new_status` in memory; return the event that announces it."""
     old_status = order.status
     order.status = new_status
     order.status_reason = reason
-    order.save(update_fields=["status", "status_reason", "updated_at", *extra_fields])
-    outbox_publish(
-        OrderStatusChangedIntegrationEvent(
-            order_id=order.id, old_status=old_status, new_status=new_status, reason=reason
-        ),
-        correlation_id=str(order.id),
-        causation_id=causation_id,
-    )
+    order.updated_at = timezone.now()
     order_metrics.order_transition_record(order=order, new_status=new_status)
     logger.info(
         "order %s %s -> %s",
@@ -298,3 +336,7 @@ def _order_transition(
         new_status,
         extra={"correlation_id": str(order.id)},
     )
+    event = OrderStatusChangedIntegrationEvent(
+        order_id=order.id, old_status=old_status, new_status=new_status, reason=reason
+    )
+    return event, str(order.id), causation_id

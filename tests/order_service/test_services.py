@@ -19,7 +19,7 @@ from shared_events.contracts import (
     StockReservedIntegrationEvent,
 )
 from shared_events.django.api import ConflictError
-from shared_events.django.inbox import event_apply
+from shared_events.django.inbox import event_apply, events_apply
 from shared_events.django.models import OutboxMessage, ProcessedEvent
 from tests.order_service.factories import event, order_create
 
@@ -205,3 +205,35 @@ def test_orders_within_the_timeout_are_left_alone():
     order_create()
     result = services.orders_settle_stuck(timeout=timedelta(minutes=5), max_retries=2)
     assert result == {"reasked": 0, "timed_out": 0, "recancelled": 0}
+
+
+def test_a_batch_confirms_each_pending_order_once_and_ignores_what_no_longer_applies():
+    # given two pending orders and one the customer is cancelling
+    first, second, cancelling = order_create(), order_create(), order_create()
+    services.order_cancel(order_id=cancelling.id)
+
+    # when one batch brings their reservations, a re-sent answer and an unknown order's
+    outcomes = events_apply(
+        [
+            event(_reserved(first)),
+            event(_reserved(cancelling)),
+            event(_reserved(second)),
+            event(_reserved(first)),  # inventory answered a re-asked question again
+            event(_reserved(Order(id=uuid.uuid4()))),
+        ],
+        HANDLERS,
+    )
+
+    # then the pending ones are confirmed at the reserved prices, each announced once
+    assert outcomes == ["applied"] * 5
+    for order in (first, second):
+        order.refresh_from_db()
+        assert (order.status, order.total_amount) == (OrderStatus.CONFIRMED, Decimal("203.50"))
+        assert {l.sku: l.unit_price for l in order.lines.all()} == {
+            "KEYBOARD-01": Decimal("89.00"),
+            "MOUSE-01": Decimal("25.50"),
+        }
+        changes = [p["new_status"] for t, p in _events_for(order) if "StatusChanged" in t]
+        assert changes == ["confirmed"]
+    cancelling.refresh_from_db()
+    assert cancelling.status == OrderStatus.CANCELLING and cancelling.total_amount is None
