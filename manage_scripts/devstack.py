@@ -70,7 +70,9 @@ class StackConfig:
                 "order": int(env.get("ORDER_PORT", "8001")),
                 "inventory": int(env.get("INVENTORY_PORT", "8002")),
             },
-            web_workers=int(env.get("WEB_WORKERS", "2")),
+            # Sync workers spend much of a request waiting on PostgreSQL: two per core keep
+            # the cores busy (one per core left a flash sale queueing at the web tier).
+            web_workers=int(env.get("WEB_WORKERS") or 2 * (os.cpu_count() or 1)),
             consumers=int(env.get("CONSUMER_PROCESSES", "1")),
         )
 

@@ -146,7 +146,7 @@ def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reserv
         .order_by("sku")
         .values_list("sku", "available_quantity", "low_stock_threshold", "unit_price")
     }
-    decided: dict[uuid.UUID, tuple[Reservation, Contract]] = {}
+    decided: dict[uuid.UUID, tuple[Reservation, Contract | None]] = {}
     results: list[Reservation] = []
     lines: list[ReservationLine] = []
     taken: dict[str, int] = {}
@@ -160,7 +160,7 @@ def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reserv
                 reservation, answer = decided[request.order_id]
             else:
                 reservation = known[request.order_id]
-                answer = _reservation_answer(reservation)  # type: ignore[assignment]
+                answer = _reservation_answer(reservation)
             logger.info(
                 "order %s already has a %s reservation; answering again",
                 request.order_id,
@@ -171,6 +171,7 @@ def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reserv
                 outbox.append((answer, correlation_id, request.causation_id))
             results.append(reservation)
             continue
+        answer: Contract | None
         try:
             reserved, level_events = _lines_take(request.lines, stock)
         except _ReservationRefused as refused:

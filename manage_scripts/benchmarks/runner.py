@@ -10,6 +10,7 @@ figures 4-5 start the real stack with `manage_scripts/up`.
 
 import argparse
 import datetime
+import os
 import shlex
 import sys
 import time
@@ -43,7 +44,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "consumer_events": 20_000,
         "consumer_in_process_events": 1_000,
         "consumer_time_limit_s": 240,
-        "e2e_rates": [10, 20, 50, 100, 200],
+        "e2e_rates": [10, 50, 100, 150, 200],
         "e2e_duration_s": 30,
         "e2e_repeats": 2,
         "e2e_drain_s": 30,
@@ -182,12 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     result["notes"] += [
         f"End to end: rates {plan['e2e_rates']} orders/s, {plan['e2e_duration_s']:g} s each,"
         f" {plan['e2e_repeats']} repeat(s), at most {plan['e2e_drain_s']} s of drain after each"
-        " rate; the issue's list (10, 50, 100, 200) plus 20/s to locate the knee. Other"
+        " rate; the issue's list (10, 50, 100, 200) plus 150/s to locate the knee. Other"
         f" figures: {plan['repeats']} repeat(s); flash sale {plan['flash_repeats']}.",
         f"Relay: {plan['relay_rows']:,} rows per run, history {plan['relay_history_rows']:,}"
         f" rows. Consumer apply: {plan['consumer_events']:,} events per run.",
-        "Services run with their dev settings (DEBUG=True), as manage_scripts/up starts them.",
-        "The machine is shared with other sessions' test runs: every measurement records the"
+        "Services run with their dev settings (DEBUG=True) and as many processes as"
+        f" manage_scripts/up starts (WEB_WORKERS={os.environ.get('WEB_WORKERS') or 'two per core'}"
+        " gunicorn workers a service, one relay and one consumer a service).",
+        "Other programs may share the machine: every measurement records the"
         " other load (CPU not used by the bench) and the bench waits up to"
         f" {plan['quiet_wait_s']} s for a quiet machine before each figure and e2e repeat.",
     ]

@@ -1,4 +1,4 @@
-"""Celery settings: the outbox relay kicked on commit and swept by beat, plus housekeeping."""
+"""Celery settings: beat's outbox sweep (behind the following relay) and housekeeping."""
 
 from datetime import timedelta
 from typing import Any
@@ -20,7 +20,7 @@ def celery_settings(
         "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
         "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
         # Keep a worker's database connection across tasks (Celery closes it after each
-        # task otherwise, and a relay run per commit would pay a new connection each time).
+        # task otherwise, and every sweep would pay for a new connection).
         "CELERY_DB_REUSE_MAX": 1000,
         # Keep Django's LOGGING (JSON in production, event context on every line).
         "CELERY_WORKER_HIJACK_ROOT_LOGGER": False,
