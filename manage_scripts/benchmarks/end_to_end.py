@@ -252,19 +252,30 @@ def _log_offset(stack: BenchStack, program: str) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-def _relay_runs(stack: BenchStack, program: str, offset: int) -> dict[str, Any]:
-    """What the relay did since `offset`, from its "relayed N event(s)" log lines."""
+def _relay_runs(stack: BenchStack, program: str, offset: int, since: float) -> dict[str, Any]:
+    """What a service's relay did since `since`: each run stamps its batch with one
+    `published_at`; warnings and errors come from its log after `offset`."""
+    import psycopg2
+
+    service = program.split("-")[0]
+    with psycopg2.connect(stack.bench.dsn(service)) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(DISTINCT published_at), count(*) FROM shared_events_outboxmessage"
+            " WHERE published_at >= to_timestamp(%s)",
+            [since],
+        )
+        runs, events = cursor.fetchone()
+    conn.close()
     path = stack.program_log(program)
-    if not path.exists():
-        return {}
-    with path.open("rb") as f:
-        f.seek(offset)
-        text = f.read().decode(errors="replace")
-    counts = [int(n) for n in re.findall(r"relayed (\d+) event", text)]
+    text = ""
+    if path.exists():
+        with path.open("rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
     return {
-        "relay_runs_that_published": len(counts),
-        "events_published": sum(counts),
-        "events_per_run_avg": round(sum(counts) / len(counts), 2) if counts else None,
+        "relay_runs_that_published": runs,
+        "events_published": events,
+        "events_per_run_avg": round(events / runs, 2) if runs else None,
         "warnings": len(re.findall(r" WARNING ", text)),
         "errors": len(re.findall(r" ERROR ", text)),
     }
@@ -385,7 +396,7 @@ def step(
         }
         if in_window
         else {},
-        "relay": {p: _relay_runs(stack, p, off) for p, off in offsets.items()},
+        "relay": {p: _relay_runs(stack, p, off, window_start) for p, off in offsets.items()},
         "hops": saga_hops(bench, outcomes),
     }
     lat = result["confirm_latency"]

@@ -75,6 +75,7 @@ class ConsumerLoop:
         retry: RetryPolicy = RetryPolicy(),
         batch_size: int = 200,
         poll_timeout: float = 0.5,
+        commit_interval: float = 0.1,
         instance_id: str = "",
     ) -> None:
         self._settings = settings
@@ -85,6 +86,8 @@ class ConsumerLoop:
         self._retry = retry
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout
+        self._commit_interval = commit_interval
+        self._next_commit_at = 0.0
         self._instance_id = instance_id
         self._stopping = False
         self._pending: dict[tuple[str, int], int] = {}
@@ -108,7 +111,7 @@ class ConsumerLoop:
             while not self._stopping:
                 self._maybe_resume()
                 self._handle_batch(self._next_batch(consumer))
-                self._commit()
+                self._commit_when_due()
         finally:
             self._commit()
             consumer.close()
@@ -269,6 +272,13 @@ class ConsumerLoop:
         self._paused_until = None
         self._consumer.resume(self._consumer.assignment())
         logger.info("resuming consumption")
+
+    def _commit_when_due(self) -> None:
+        # A synchronous commit per batch would cost a broker round trip each time; every
+        # `commit_interval` a crash redelivers at most that much, which the inbox drops.
+        if time.monotonic() >= self._next_commit_at:
+            self._commit()
+            self._next_commit_at = time.monotonic() + self._commit_interval
 
     def _commit(self, only: list[TopicPartition] | None = None) -> None:
         assert self._consumer is not None
