@@ -1,5 +1,4 @@
-"""Order events that move stock. Each gets a run of consecutive events of its type, inside
-the inbox transaction, and applies them in order."""
+"""Order events that move stock, applied inside the inbox transaction."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -13,35 +12,62 @@ from shared_events.contracts import (
 from shared_events.registry import Event
 
 
-def on_order_created(events: Sequence[Event[OrderCreatedIntegrationEvent]]) -> None:
-    """Reserve each order's stock, all lines or none, first come first served."""
-    services.stock_reserve_many(
-        requests=[
-            services.ReservationRequest(
-                order_id=event.payload.order_id,
-                lines=event.payload.lines,
-                causation_id=event.event_id,
+def on_order_events(events: Sequence[Event[Any]]) -> None:
+    """Apply order events in order: reserve, release, or turn a reservation into a sale.
+
+    Every product the events may move is locked first, in SKU order, in one statement:
+    two consumers' batches that share products then wait for each other instead of
+    deadlocking, however their orders interleave.
+    """
+    services.products_lock(
+        skus={line.sku for e in events if _reserves(e) for line in e.payload.lines},
+        held_by=[e.payload.order_id for e in events if _releases(e) or _sells(e)],
+    )
+    reservations: list[services.ReservationRequest] = []
+    for event in events:
+        if _reserves(event):
+            reservations.append(
+                services.ReservationRequest(
+                    order_id=event.payload.order_id,
+                    lines=event.payload.lines,
+                    causation_id=event.event_id,
+                )
             )
-            for event in events
-        ]
+        elif _releases(event):
+            _reserve(reservations)  # the orders before this event come first
+            services.stock_release(order_id=event.payload.order_id, causation_id=event.event_id)
+        elif _sells(event):
+            _reserve(reservations)
+            services.stock_sell(order_id=event.payload.order_id, causation_id=event.event_id)
+        # Other status changes need nothing here, and do not split a run of reservations.
+    _reserve(reservations)
+
+
+def _reserve(reservations: list[services.ReservationRequest]) -> None:
+    if reservations:
+        services.stock_reserve_many(requests=list(reservations))
+        reservations.clear()
+
+
+def _reserves(event: Event[Any]) -> bool:
+    return isinstance(event.payload, OrderCreatedIntegrationEvent)
+
+
+def _releases(event: Event[Any]) -> bool:
+    return isinstance(event.payload, OrderCancelledIntegrationEvent)
+
+
+def _sells(event: Event[Any]) -> bool:
+    payload = event.payload
+    return (
+        isinstance(payload, OrderStatusChangedIntegrationEvent) and payload.new_status == "shipped"
     )
 
 
-def on_order_cancelled(events: Sequence[Event[OrderCancelledIntegrationEvent]]) -> None:
-    """Release whatever each order holds and confirm the release."""
-    for event in events:
-        services.stock_release(order_id=event.payload.order_id, causation_id=event.event_id)
-
-
-def on_order_status_changed(events: Sequence[Event[OrderStatusChangedIntegrationEvent]]) -> None:
-    """A shipped order's reservation becomes a sale; other changes need nothing here."""
-    for event in events:
-        if event.payload.new_status == "shipped":
-            services.stock_sell(order_id=event.payload.order_id, causation_id=event.event_id)
-
-
+# One handler for all three, so that a polled batch reaches it as one run and locks its
+# products together (the inbox hands consecutive events with the same handler over at once).
 HANDLERS: dict[type, Any] = {
-    OrderCreatedIntegrationEvent: on_order_created,
-    OrderCancelledIntegrationEvent: on_order_cancelled,
-    OrderStatusChangedIntegrationEvent: on_order_status_changed,
+    OrderCreatedIntegrationEvent: on_order_events,
+    OrderCancelledIntegrationEvent: on_order_events,
+    OrderStatusChangedIntegrationEvent: on_order_events,
 }

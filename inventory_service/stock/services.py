@@ -10,7 +10,7 @@ the last line of defence.
 import dataclasses
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -109,6 +109,18 @@ def product_restock(*, sku: str, quantity: int) -> Product:
     return Product.objects.get(sku=sku)
 
 
+def products_lock(*, skus: Iterable[str], held_by: Iterable[uuid.UUID] = ()) -> None:
+    """Lock, in SKU order, these products and those the given orders' reservations hold."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT sku FROM {PRODUCT_TABLE} WHERE sku = ANY(%s) OR sku IN"
+            f" (SELECT sku FROM {ReservationLine._meta.db_table}"
+            "   WHERE reservation_id = ANY(%s::uuid[]))"
+            " ORDER BY sku FOR UPDATE",
+            [sorted(skus), [str(order_id) for order_id in held_by]],
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class ReservationRequest:
     """An order's lines to reserve, and the event that asked."""
@@ -129,8 +141,8 @@ def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reserv
     """Reserve orders first come first served, each all lines or none, and say which it was.
 
     The batch locks its products once, in SKU order, so every decision below sees stock
-    that no one else changes before this transaction ends; one lock per batch rather than
-    per order also keeps a hot SKU from becoming a lock convoy.
+    that no one else changes before this transaction ends; a hot SKU changes hands once per
+    batch rather than once per order.
     """
     known = {
         reservation.order_id: reservation

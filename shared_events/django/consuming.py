@@ -17,6 +17,7 @@ from opentelemetry.trace import SpanKind
 from shared_events.django.inbox import Handler, Outcome, events_apply
 from shared_events.observability.logging import log_context_bind, message_log_context
 from shared_events.observability.metrics import (
+    EVENT_BATCHES_SPLIT,
     EVENT_DELAY_SECONDS,
     EVENT_PROCESSING_SECONDS,
     EVENTS_CONSUMED,
@@ -41,7 +42,13 @@ def event_messages_process(
     except Exception as exc:
         # The consumer loop applies the batch again one message at a time, which counts
         # the failure of the message that has it.
-        logger.info("batch of %d not applied (%s: %s)", len(messages), type(exc).__name__, exc)
+        EVENT_BATCHES_SPLIT.labels(type(exc).__name__).inc()
+        logger.warning(
+            "batch of %d rolled back, applying it one event at a time: %s: %s",
+            len(messages),
+            type(exc).__name__,
+            exc,
+        )
         raise
     # Each event's share of the batch's time is what it cost to process.
     _outcomes_record(

@@ -33,7 +33,7 @@ def outbox_publish_all(entries: Sequence[OutboxEntry]) -> list[OutboxMessage]:
     table's trigger), so nothing here talks to Kafka or Celery.
     """
     if not connection.in_atomic_block:
-        raise RuntimeError("outbox_publish must run inside the transaction of the domain change")
+        raise RuntimeError("the outbox is written inside the transaction of the domain change")
     if not entries:
         return []
     config = events_config()
@@ -58,6 +58,8 @@ def outbox_publish_all(entries: Sequence[OutboxEntry]) -> list[OutboxMessage]:
                 traceparent=traceparent,
             )
         )
-    # Log lines after this one (in this request or consumed event) are about this saga.
-    log_context_bind(correlation_id=entries[-1][1])
+    sagas = {correlation_id for _, correlation_id, _ in entries}
+    if len(sagas) == 1:
+        # Log lines after this one (in this request or consumed event) are about this saga.
+        log_context_bind(correlation_id=sagas.pop())
     return OutboxMessage.objects.bulk_create(rows)

@@ -188,26 +188,32 @@ def relay_follow(*, stop: threading.Event, idle_seconds: float = FOLLOW_IDLE_SEC
     try:
         while not stop.is_set():
             try:
-                _listen(idle_seconds=idle_seconds, stop=stop, producer=producer)
+                pg = _listen()
+                failures = 0
+                _follow(pg, idle_seconds=idle_seconds, stop=stop, producer=producer)
             except (OperationalError, InterfaceError) as exc:  # the database is restarting
                 failures += 1
                 delay = min(0.5 * 2**failures, MAX_BACKOFF_SECONDS)
                 logger.warning("relay lost the database (%s); again in %.1fs", exc, delay)
                 connection.close()
                 stop.wait(delay)
-            else:
-                failures = 0
     finally:
         connection.close()
         producer.close()
 
 
-def _listen(*, idle_seconds: float, stop: threading.Event, producer: EventProducer) -> None:
+def _listen() -> Any:
+    """Connect and LISTEN; return the psycopg2 connection that will be notified."""
     connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute(f"LISTEN {OUTBOX_CHANNEL}")
-    pg = connection.connection
     logger.info("relay following the outbox (LISTEN %s)", OUTBOX_CHANNEL)
+    return connection.connection
+
+
+def _follow(
+    pg: Any, *, idle_seconds: float, stop: threading.Event, producer: EventProducer
+) -> None:
     while not stop.is_set():
         # Forget what was signalled so far: the run below sees every row committed before it.
         pg.notifies.clear()

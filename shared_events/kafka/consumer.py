@@ -97,7 +97,7 @@ class ConsumerLoop:
         self._consecutive_pauses = 0
 
     def stop(self) -> None:
-        """Finish the current message, commit, and leave the loop."""
+        """Finish the current batch, commit, and leave the loop."""
         self._stopping = True
 
     def run(self) -> None:

@@ -59,6 +59,11 @@ EVENTS_DEAD_LETTERED = Counter(
     "Messages a consumer sent to a dead-letter topic.",
     ["event_type", "error", "topic"],
 )
+EVENT_BATCHES_SPLIT = Counter(
+    "saga_event_batches_split",
+    "Consumed batches that failed as a whole and were applied again one event at a time.",
+    ["error"],
+)
 EVENT_PROCESSING_SECONDS = Histogram(
     "saga_event_processing_seconds",
     "Time a consumer spent on one event (decode, handler and inbox transaction).",

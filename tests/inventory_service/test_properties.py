@@ -4,9 +4,13 @@ Generated orders are created, maybe cancelled or shipped; their events are deliv
 interleaved across orders, duplicated (same event id) and partly out of order (a
 cancellation may overtake its order's creation). Whatever the sequence, stock is
 conserved, nothing is negative, what is reserved or sold matches the reservations,
-a cancelled order holds nothing, and duplicates change nothing.
+a cancelled order holds nothing, and duplicates change nothing. Applied in batches of any
+size (one transaction each, as the consumer does), the same sequence ends exactly as it
+does one event at a time.
 """
 
+import itertools
+import json
 import uuid
 from collections import Counter
 
@@ -28,7 +32,8 @@ from shared_events.contracts import (
     OrderLine,
     OrderStatusChangedIntegrationEvent,
 )
-from shared_events.django.inbox import event_apply
+from shared_events.django.inbox import event_apply, events_apply
+from shared_events.django.models import OutboxMessage
 from tests.inventory_service.factories import event, product_create
 
 SKUS = ["PROP-A", "PROP-B", "PROP-C"]
@@ -126,4 +131,44 @@ def test_any_delivery_sequence_keeps_stock_consistent(plans, data):
             else:
                 assert status in (ReservationStatus.RESERVED, ReservationStatus.REJECTED)
 
+        transaction.set_rollback(True)
+
+
+def _outcome() -> tuple[dict, dict, dict]:  # type: ignore[type-arg]
+    """Stock, reservations and, per order, what was published (ids and times aside)."""
+    published: dict[str, list[tuple[str, dict]]] = {}  # type: ignore[type-arg]
+    for row in OutboxMessage.objects.order_by("id"):
+        payload = json.loads(row.body)["payload"]
+        published.setdefault(row.correlation_id, []).append((row.event_type, payload))
+    reservations = dict(Reservation.objects.values_list("order_id", "status"))
+    return _stock_snapshot(), reservations, published
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(plans=order_plans, data=st.data())
+def test_batches_end_exactly_as_one_event_at_a_time(plans, data):
+    with transaction.atomic():
+        for sku in SKUS:
+            product_create(sku=sku, available_quantity=6, low_stock_threshold=2)
+        _, sequence = _deliveries(plans, data)
+        cuts = sorted(data.draw(st.sets(st.integers(1, len(sequence)), max_size=len(sequence))))
+        bounds = [0, *cuts, len(sequence)]
+        batches = [sequence[i:j] for i, j in itertools.pairwise(bounds) if i < j]
+
+        def outcome_of(apply) -> tuple[dict, dict, dict]:  # type: ignore[no-untyped-def,type-arg]
+            savepoint = transaction.savepoint()
+            apply()
+            outcome = _outcome()
+            transaction.savepoint_rollback(savepoint)
+            return outcome
+
+        one_by_one = outcome_of(
+            lambda: [event_apply(e, HANDLERS[type(e.payload)]) for e in sequence]
+        )
+        batched = outcome_of(lambda: [events_apply(batch, HANDLERS) for batch in batches])
+
+        assert batched == one_by_one
         transaction.set_rollback(True)

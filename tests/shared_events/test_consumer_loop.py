@@ -91,7 +91,7 @@ def test_a_batch_with_a_poison_message_falls_back_to_one_by_one_and_loses_nothin
     for value in values:
         produce_raw(kafka_settings, topic, value, key=b"same-key")
     processed: list[bytes] = []
-    whole_batches: list[int] = []
+    offered: list[list[bytes]] = []
 
     def process(message: Message) -> None:
         if message.value() == b"poison":
@@ -100,10 +100,10 @@ def test_a_batch_with_a_poison_message_falls_back_to_one_by_one_and_loses_nothin
 
     def process_batch(messages: list[Message]) -> None:
         # all or nothing, as one database transaction would be
+        offered.append([m.value() for m in messages])
         if any(m.value() == b"poison" for m in messages):
             raise EventDecodeError("cannot read this")
         processed.extend(m.value() for m in messages)
-        whole_batches.append(len(messages))
 
     group = f"{kafka_settings.namespace}group-{uuid.uuid4().hex[:6]}"
     loop = ConsumerLoop(
@@ -117,7 +117,9 @@ def test_a_batch_with_a_poison_message_falls_back_to_one_by_one_and_loses_nothin
     # when
     _run_until(loop, lambda: len(processed) == 10 and _committed(kafka_settings, group, topic))
 
-    # then every good message is applied once, in order, and only the poison is dead-lettered
+    # then the batch holding the poison was offered whole first, every good message is
+    # applied once, in order, and only the poison is dead-lettered
+    assert any(b"poison" in batch for batch in offered)
     assert processed == [v for v in values if v != b"poison"]
     [dead] = read_topic(kafka_settings, dead_letter_topic(topic), until=lambda ms: len(ms) >= 1)
     assert dead.value() == b"poison"
