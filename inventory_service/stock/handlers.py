@@ -17,12 +17,15 @@ def on_order_events(events: Sequence[Event[Any]]) -> None:
 
     Every product the events may move is locked first, in SKU order, in one statement:
     two consumers' batches that share products then wait for each other instead of
-    deadlocking, however their orders interleave.
+    deadlocking, however their orders interleave. Reservations alone are one run, which
+    locks its products that way by itself.
     """
-    services.products_lock(
-        skus={line.sku for e in events if _reserves(e) for line in e.payload.lines},
-        held_by=[e.payload.order_id for e in events if _releases(e) or _sells(e)],
-    )
+    moving_held_stock = [e.payload.order_id for e in events if _releases(e) or _sells(e)]
+    if moving_held_stock:
+        services.products_lock(
+            skus={line.sku for e in events if _reserves(e) for line in e.payload.lines},
+            held_by=moving_held_stock,
+        )
     reservations: list[services.ReservationRequest] = []
     for event in events:
         if _reserves(event):
