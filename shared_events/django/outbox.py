@@ -62,4 +62,39 @@ def outbox_publish_all(entries: Sequence[OutboxEntry]) -> list[OutboxMessage]:
     if len(sagas) == 1:
         # Log lines after this one (in this request or consumed event) are about this saga.
         log_context_bind(correlation_id=sagas.pop())
-    return OutboxMessage.objects.bulk_create(rows)
+    _outbox_insert(rows)
+    return rows
+
+
+def _outbox_insert(rows: list[OutboxMessage]) -> None:
+    """INSERT the rows in one statement, in order, and give each its id.
+
+    Every write path ends here, so it skips bulk_create's per-value preparation, which
+    took as long as PostgreSQL's insert itself (about 6 of 14 ms for 200 rows).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {OutboxMessage._meta.db_table}
+                   (event_id, event_type, event_version, topic, message_key, correlation_id,
+                    body, traceparent, created_at, attempts, last_error)
+            SELECT *, now(), 0, ''
+              FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::text[],
+                          %s::text[], %s::text[], %s::text[])
+            RETURNING id, created_at
+            """,
+            [
+                [str(r.event_id) for r in rows],
+                [r.event_type for r in rows],
+                [r.event_version for r in rows],
+                [r.topic for r in rows],
+                [r.message_key for r in rows],
+                [r.correlation_id for r in rows],
+                [r.body for r in rows],
+                [r.traceparent for r in rows],
+            ],
+        )
+        # RETURNING follows the order of unnest's rows (bulk_create relies on it too).
+        for row, (row_id, created_at) in zip(rows, cursor.fetchall(), strict=True):
+            row.id, row.created_at = row_id, created_at
+            row._state.adding = False
