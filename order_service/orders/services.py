@@ -239,7 +239,7 @@ def orders_confirm(*, reservations: Sequence[StockReservation]) -> list[Order | 
 
 def _line_prices_set(prices: Sequence[tuple[uuid.UUID, str, Decimal]]) -> None:
     """Set the reserved unit price of every (order, SKU) line in one statement."""
-    order_ids, skus, unit_prices = zip(*prices, strict=True) if prices else ((), (), ())
+    order_ids, skus, unit_prices = zip(*prices, strict=True)  # StockReserved has lines
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {OrderLine._meta.db_table} AS l SET unit_price = p.unit_price"
@@ -313,10 +313,9 @@ def _order_transition(
     *,
     reason: str = "",
     causation_id: uuid.UUID | None = None,
-    extra_fields: Sequence[str] = (),
 ) -> None:
     entry = _transition(order, new_status, reason=reason, causation_id=causation_id)
-    order.save(update_fields=["status", "status_reason", "updated_at", *extra_fields])
+    order.save(update_fields=["status", "status_reason", "updated_at"])
     outbox_publish_all([entry])
 
 
