@@ -80,7 +80,10 @@ class Reservation(models.Model):
 
 
 class ReservationLine(models.Model):
-    reservation = models.ForeignKey(Reservation, related_name="lines", on_delete=models.CASCADE)
+    # No index of its own: the unique (reservation, product) constraint's index starts with it.
+    reservation = models.ForeignKey(
+        Reservation, related_name="lines", on_delete=models.CASCADE, db_index=False
+    )
     product = models.ForeignKey(
         Product, related_name="+", on_delete=models.PROTECT, db_column="sku"
     )

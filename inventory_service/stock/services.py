@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from inventory_service.stock.models import (
     Product,
@@ -38,6 +39,7 @@ from shared_events.django.outbox import OutboxEntry, outbox_publish, outbox_publ
 logger = logging.getLogger(__name__)
 
 PRODUCT_TABLE = Product._meta.db_table
+RESERVATION_TABLE = Reservation._meta.db_table
 
 
 class _ReservationRefused(Exception):
@@ -144,20 +146,26 @@ def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reserv
     that no one else changes before this transaction ends; a hot SKU changes hands once per
     batch rather than once per order.
     """
+    # Plain SQL on this path: the ORM's query building cost more than PostgreSQL's work.
     known = {
         reservation.order_id: reservation
-        for reservation in Reservation.objects.select_for_update()
-        .filter(order_id__in=[request.order_id for request in requests])
-        .order_by("order_id")
+        for reservation in Reservation.objects.raw(
+            f"SELECT * FROM {RESERVATION_TABLE} WHERE order_id = ANY(%s::uuid[])"
+            " ORDER BY order_id FOR UPDATE",
+            [[str(request.order_id) for request in requests]],
+        )
     }
     skus = sorted({line.sku for r in requests if r.order_id not in known for line in r.lines})
-    stock = {
-        sku: _LockedProduct(available, threshold, price)
-        for sku, available, threshold, price in Product.objects.select_for_update()
-        .filter(sku__in=skus)
-        .order_by("sku")
-        .values_list("sku", "available_quantity", "low_stock_threshold", "unit_price")
-    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sku, available_quantity, low_stock_threshold, unit_price"
+            f" FROM {PRODUCT_TABLE} WHERE sku = ANY(%s) ORDER BY sku FOR UPDATE",
+            [skus],
+        )
+        stock = {
+            sku: _LockedProduct(available, threshold, price)
+            for sku, available, threshold, price in cursor.fetchall()
+        }
     decided: dict[uuid.UUID, tuple[Reservation, Contract | None]] = {}
     results: list[Reservation] = []
     lines: list[ReservationLine] = []
@@ -221,8 +229,7 @@ def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reserv
         results.append(reservation)
         outbox += [(e, correlation_id, request.causation_id) for e in (answer, *level_events)]
     _stock_take(taken)
-    Reservation.objects.bulk_create(reservation for reservation, _ in decided.values())
-    ReservationLine.objects.bulk_create(lines)
+    _reservations_insert([reservation for reservation, _ in decided.values()], lines)
     outbox_publish_all(outbox)
     return results
 
@@ -376,6 +383,42 @@ def _stock_take(taken: dict[str, int]) -> None:
             " reserved_quantity = p.reserved_quantity + t.quantity, updated_at = now()"
             " FROM unnest(%s::text[], %s::int[]) AS t(sku, quantity) WHERE p.sku = t.sku",
             [skus, [taken[sku] for sku in skus]],
+        )
+
+
+def _reservations_insert(
+    reservations: Sequence[Reservation], lines: Sequence[ReservationLine]
+) -> None:
+    """INSERT new reservations and their lines in one statement (the lines' foreign key
+    is checked at commit)."""
+    if not reservations:
+        return
+    now = timezone.now()
+    for reservation in reservations:
+        reservation.created_at = reservation.updated_at = now
+        reservation._state.adding = False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH r AS (INSERT INTO {RESERVATION_TABLE}"
+            " (order_id, status, reason, reason_code, rejected_sku, created_at, updated_at)"
+            " SELECT *, %s, %s"
+            " FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[]))"
+            f" INSERT INTO {ReservationLine._meta.db_table}"
+            " (reservation_id, sku, quantity, unit_price)"
+            " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::numeric[])",
+            [
+                now,
+                now,
+                [str(r.order_id) for r in reservations],
+                [r.status for r in reservations],
+                [r.reason for r in reservations],
+                [r.reason_code for r in reservations],
+                [r.rejected_sku for r in reservations],
+                [str(line.reservation_id) for line in lines],
+                [line.product_id for line in lines],
+                [line.quantity for line in lines],
+                [line.unit_price for line in lines],
+            ],
         )
 
 

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from order_service.orders import selectors, services
-from order_service.orders.models import Order, OrderLine
+from order_service.orders.models import Order
 from order_service.orders.statuses import OrderStatus
 from shared_events.contracts.orders import SKU_PATTERN
 
@@ -20,29 +20,24 @@ MAX_QUANTITY = 1_000
 MAX_LINES = 100
 
 
-class OrderLineOutputSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = OrderLine
-        fields = ["sku", "quantity", "unit_price"]
+# Plain serializers: a ModelSerializer rebuilds its fields from the model for every response.
+class OrderLineOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
 
 
-class OrderOutputSerializer(serializers.ModelSerializer):
-    lines = OrderLineOutputSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Order
-        fields = [
-            "id",
-            "customer_id",
-            "status",
-            "status_reason",
-            "total_amount",
-            "lines",
-            "shipping_address",
-            "note",
-            "created_at",
-            "updated_at",
-        ]
+class OrderOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    customer_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    status_reason = serializers.CharField()
+    total_amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    lines = OrderLineOutputSerializer(many=True)
+    shipping_address = serializers.CharField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
 
 
 class OrderFilter(django_filters.FilterSet):

@@ -48,7 +48,8 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, related_name="lines", on_delete=models.CASCADE)
+    # No index of its own: the unique (order, sku) constraint's index starts with it.
+    order = models.ForeignKey(Order, related_name="lines", on_delete=models.CASCADE, db_index=False)
     sku = models.CharField(max_length=40)
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)

@@ -50,11 +50,21 @@ def order_create(
             idempotency_key=idempotency_key,
             request_fingerprint=request_fingerprint,
         )
-        OrderLine.objects.bulk_create(
+        created_lines = OrderLine.objects.bulk_create(
             OrderLine(order=order, sku=line.sku, quantity=line.quantity) for line in lines
         )
         outbox_publish(_order_created_event(order, lines), correlation_id=str(order.id))
+    _lines_prefetched(order, created_lines)
     return order
+
+
+def _lines_prefetched(order: Order, lines: list[OrderLine]) -> None:
+    """Let `order.lines.all()` answer from the rows just written, as prefetch_related would,
+    so the response to a new order does not read them back."""
+    queryset = order.lines.all()
+    queryset._result_cache = lines
+    queryset._prefetch_done = True
+    order._prefetched_objects_cache = {"lines": queryset}
 
 
 def order_create_idempotent(
@@ -230,11 +240,29 @@ def orders_confirm(*, reservations: Sequence[StockReservation]) -> list[Order | 
         results.append(order)
     if confirmed:
         _line_prices_set(prices)
-        Order.objects.bulk_update(
-            confirmed, ["status", "status_reason", "total_amount", "updated_at"]
-        )
+        _orders_confirmed_save(confirmed)
         outbox_publish_all(outbox)
     return results
+
+
+def _orders_confirmed_save(orders: Sequence[Order]) -> None:
+    """Write the confirmed orders' new fields in one statement (bulk_update's CASE per
+    field and row took a third of the Order Service consumer's time)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Order._meta.db_table} AS o SET status = u.status,"
+            " status_reason = u.status_reason, total_amount = u.total_amount,"
+            " updated_at = u.updated_at"
+            " FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::numeric[], %s::timestamptz[])"
+            " AS u(id, status, status_reason, total_amount, updated_at) WHERE o.id = u.id",
+            [
+                [str(o.id) for o in orders],
+                [o.status for o in orders],
+                [o.status_reason for o in orders],
+                [o.total_amount for o in orders],
+                [o.updated_at for o in orders],
+            ],
+        )
 
 
 def _line_prices_set(prices: Sequence[tuple[uuid.UUID, str, Decimal]]) -> None:

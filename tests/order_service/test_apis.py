@@ -82,6 +82,37 @@ def test_basic_and_token_authentication_work():
     assert bearer.post("/api/orders/", VALID, format="json").status_code == 201
 
 
+def test_unknown_tokens_and_inactive_users_are_refused_and_nothing_is_written():
+    user = get_user_model().objects.create_user("carol", password="secret")
+    token = APIClient().post("/api/auth/token/", {"username": "carol", "password": "secret"})
+    key = token.json()["token"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key[:-1]}x")
+    unknown = api.post("/api/orders/", VALID, format="json")
+    user.is_active = False
+    user.save()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    inactive = api.post("/api/orders/", VALID, format="json")
+    # 403 rather than 401: session authentication comes first and sends no challenge.
+    assert unknown.status_code == inactive.status_code == 403
+    assert unknown.json()["detail"] == "Invalid token."
+    assert inactive.json()["detail"] == "User inactive or deleted."
+    assert not Order.objects.exists()
+
+
+def test_a_new_order_is_answered_as_it_reads_back(client):
+    placed = client.post(
+        "/api/orders/",
+        {"customer_id": "c-1", "lines": [{"sku": "MOUSE-01", "quantity": 1}, *VALID["lines"]]},
+        format="json",
+    ).json()
+    assert placed["lines"] == [
+        {"sku": "MOUSE-01", "quantity": 1, "unit_price": None},
+        {"sku": "KEYBOARD-01", "quantity": 2, "unit_price": None},
+    ]
+    assert client.get(f"/api/orders/{placed['id']}/").json() == placed
+
+
 def test_list_is_paginated_and_filters_by_status_and_customer(client):
     order_create(customer_id="c-1")
     order_create(customer_id="c-2")
