@@ -1,7 +1,7 @@
 """Sampling profiles with py-spy, summarised as the top frames for the report.
 
-py-spy is optional (`.venv/bin/pip install py-spy`); without it the figures still run
-and the report says that no profile was taken.
+py-spy comes with requirements/local.txt; without it (or without the right to attach to a
+process) the figures still run and the report says that no profile was taken.
 """
 
 import collections
