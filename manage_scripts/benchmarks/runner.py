@@ -44,7 +44,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "consumer_events": 20_000,
         "consumer_in_process_events": 1_000,
         "consumer_time_limit_s": 240,
-        "e2e_rates": [10, 50, 100, 150, 200],
+        "e2e_rates": [10, 50, 100, 125, 150, 200],
         "e2e_duration_s": 30,
         "e2e_repeats": 2,
         "e2e_drain_s": 30,
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     result["notes"] += [
         f"End to end: rates {plan['e2e_rates']} orders/s, {plan['e2e_duration_s']:g} s each,"
         f" {plan['e2e_repeats']} repeat(s), at most {plan['e2e_drain_s']} s of drain after each"
-        " rate; the issue's list (10, 50, 100, 200) plus 150/s to locate the knee. Other"
+        " rate; the issue's list (10, 50, 100, 200) plus 125 and 150/s to locate the knee. Other"
         f" figures: {plan['repeats']} repeat(s); flash sale {plan['flash_repeats']}.",
         f"Relay: {plan['relay_rows']:,} rows per run, history {plan['relay_history_rows']:,}"
         f" rows. Consumer apply: {plan['consumer_events']:,} events per run.",

@@ -6,8 +6,9 @@ import time
 import uuid
 from datetime import timedelta
 
+import psycopg2
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from shared_events.contracts import OrderCancelledIntegrationEvent
@@ -15,6 +16,7 @@ from shared_events.django.conf import events_config
 from shared_events.django.models import OutboxMessage, ProcessedEvent
 from shared_events.django.outbox import outbox_publish
 from shared_events.django.relay import (
+    RELAY_LOCK_KEY,
     events_purge,
     outbox_redrive,
     relay_follow,
@@ -68,6 +70,33 @@ def test_relay_publishes_rows_in_order_with_key_and_headers_then_marks_them(kafk
     assert header(messages[0], "event_type") == "OrderCancelledIntegrationEvent"
     assert header(messages[0], "event_version") == "1"
     assert [json.loads(m.value())["event_id"] for m in messages] == [str(r.event_id) for r in rows]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_relay_that_cannot_get_the_lock_is_busy_and_sends_nothing(kafka_settings):
+    # given another relay holding the lock
+    rows = _publish_cancellations(uuid.uuid4(), 2)
+    other = psycopg2.connect(**connection.get_connection_params())
+    other.cursor().execute("SELECT pg_advisory_lock(%s)", [RELAY_LOCK_KEY])
+    sent = []
+
+    class Recording(EventProducer):
+        def publish_batch(self, messages, **kwargs):  # type: ignore[no-untyped-def]
+            sent.extend(messages)
+            return super().publish_batch(messages, **kwargs)
+
+    producer = Recording(kafka_settings)
+    try:
+        # when
+        busy = relay_outbox_batch(producer=producer, batch_size=1000, lock_timeout_ms=100)
+    finally:
+        other.close()
+    # then nothing was sent or marked, and the next run sends the rows
+    assert busy.busy and busy.published == 0 and not sent
+    assert OutboxMessage.objects.filter(id__in=[r.id for r in rows], published_at=None).count() == 2
+    assert (
+        relay_outbox_batch(producer=producer, batch_size=1000, lock_timeout_ms=100).published == 2
+    )
 
 
 def test_an_unreachable_broker_backs_off_and_never_parks_rows(kafka_settings):
