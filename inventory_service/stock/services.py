@@ -168,7 +168,7 @@ def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reserv
         }
     decided: dict[uuid.UUID, tuple[Reservation, Contract | None]] = {}
     results: list[Reservation] = []
-    lines: list[ReservationLine] = []
+    lines: list[tuple[uuid.UUID, ReservedLine]] = []
     taken: dict[str, int] = {}
     outbox: list[OutboxEntry] = []
     for request in requests:
@@ -212,14 +212,7 @@ def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reserv
         else:
             reservation = Reservation(order_id=request.order_id, status=ReservationStatus.RESERVED)
             for line in reserved:
-                lines.append(
-                    ReservationLine(
-                        reservation=reservation,
-                        product_id=line.sku,
-                        quantity=line.quantity,
-                        unit_price=line.unit_price,
-                    )
-                )
+                lines.append((request.order_id, line))
                 taken[line.sku] = taken.get(line.sku, 0) + line.quantity
             total = sum((line.unit_price * line.quantity for line in reserved), Decimal("0"))
             answer = StockReservedIntegrationEvent(
@@ -387,10 +380,10 @@ def _stock_take(taken: dict[str, int]) -> None:
 
 
 def _reservations_insert(
-    reservations: Sequence[Reservation], lines: Sequence[ReservationLine]
+    reservations: Sequence[Reservation], lines: Sequence[tuple[uuid.UUID, ReservedLine]]
 ) -> None:
-    """INSERT new reservations and their lines in one statement (the lines' foreign key
-    is checked at commit)."""
+    """INSERT new reservations and their lines (order id, reserved line) in one statement;
+    the lines' foreign key is checked at commit."""
     if not reservations:
         return
     now = timezone.now()
@@ -414,10 +407,10 @@ def _reservations_insert(
                 [r.reason for r in reservations],
                 [r.reason_code for r in reservations],
                 [r.rejected_sku for r in reservations],
-                [str(line.reservation_id) for line in lines],
-                [line.product_id for line in lines],
-                [line.quantity for line in lines],
-                [line.unit_price for line in lines],
+                [str(order_id) for order_id, _ in lines],
+                [line.sku for _, line in lines],
+                [line.quantity for _, line in lines],
+                [line.unit_price for _, line in lines],
             ],
         )
 
