@@ -389,7 +389,7 @@ def _reservations_insert(
     now = timezone.now()
     for reservation in reservations:
         reservation.created_at = reservation.updated_at = now
-        reservation._state.adding = False
+        reservation._state.adding, reservation._state.db = False, connection.alias
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH r AS (INSERT INTO {RESERVATION_TABLE}"

@@ -178,5 +178,7 @@ def broker_warm_up(
     return {
         "messages": messages,
         "produce_events_per_s": produced["events_per_s"],
+        "delivery_errors": produced["delivery_errors"],
+        "consumed": consumed["messages"],
         "consume_events_per_s": consumed.get("events_per_s"),
     }

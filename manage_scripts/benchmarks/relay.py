@@ -367,7 +367,9 @@ def run(bench: BenchEnv, plan: dict[str, Any], *, profile: bool) -> dict[str, An
             "history_change_pct": round(100 * (history_median / fresh_median - 1), 1)
             if fresh_median and history_median
             else None,
-            "all_runs_verified": all(r["complete_and_verified"] for r in fresh + with_history),
+            "all_runs_verified": all(
+                r["complete_and_verified"] for r in [warm_up, *fresh, *with_history]
+            ),
             "runs": [_strip(r) for r in fresh + with_history],
             "warm_up_run": _strip(warm_up),
         },

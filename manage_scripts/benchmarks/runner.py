@@ -201,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bench.databases_recreate_and_migrate(namespace=bench.namespace())
         result["machine"]["postgres_commit_latency"] = commit_latency(bench)
-        result["machine"]["kafka_warm_up"] = _broker_warm_up(bench, plan)
+        try:
+            result["machine"]["kafka_warm_up"] = _broker_warm_up(bench, plan)
+        except Exception:  # noqa: BLE001 - reported; the figures still run, unwarmed
+            result["errors"]["kafka_warm_up"] = traceback.format_exc()
+            print(result["errors"]["kafka_warm_up"], file=sys.stderr, flush=True)
         if "relay" in only:
             _figure(result, "relay", lambda: _relay(bench, plan, profile, result))
         if "consumer" in only:

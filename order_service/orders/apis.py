@@ -22,22 +22,26 @@ MAX_LINES = 100
 
 # Plain serializers: a ModelSerializer rebuilds its fields from the model for every response.
 class OrderLineOutputSerializer(serializers.Serializer):
-    sku = serializers.CharField()
-    quantity = serializers.IntegerField()
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    sku = serializers.CharField(read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True, read_only=True
+    )
 
 
 class OrderOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    customer_id = serializers.CharField()
-    status = serializers.ChoiceField(choices=OrderStatus.choices)
-    status_reason = serializers.CharField()
-    total_amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
-    lines = OrderLineOutputSerializer(many=True)
-    shipping_address = serializers.CharField()
-    note = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    id = serializers.UUIDField(read_only=True)
+    customer_id = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
+    status_reason = serializers.CharField(read_only=True)
+    total_amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, allow_null=True, read_only=True
+    )
+    lines = OrderLineOutputSerializer(many=True, read_only=True)
+    shipping_address = serializers.CharField(read_only=True)
+    note = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
 
 class OrderFilter(django_filters.FilterSet):

@@ -3,24 +3,29 @@
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from rest_framework import authentication, exceptions
-from rest_framework.authtoken.models import Token
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's `Authorization: Token <key>` check, with the user read by one plain join.
 
-    Same answers as DRF's: 401 for an unknown key or an inactive user, and `request.auth`
-    is the token. DRF's ORM lookup costs about 0.3 ms of CPU a request, the largest part
-    of placing an order after the order itself; the join costs under 0.1 ms.
+    Same answers as DRF's: an unknown key or an inactive user is refused ("Invalid token.",
+    "User inactive or deleted."), and `request.auth` is the token. DRF's ORM lookup costs
+    about 0.3 ms of CPU a request, the largest part of placing an order after the order
+    itself; the join costs under 0.1 ms.
     """
 
-    def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        token_model = self.get_model()
         user_model = get_user_model()
-        users = user_model.objects.raw(
-            f"SELECT u.* FROM {user_model._meta.db_table} u"
-            f" JOIN {Token._meta.db_table} t ON t.user_id = u.{user_model._meta.pk.column}"
-            " WHERE t.key = %s",
+        quote = connection.ops.quote_name
+        users = user_model._default_manager.raw(
+            f"SELECT u.*, t.{quote('created')} AS token_created"
+            f" FROM {quote(user_model._meta.db_table)} u"
+            f" JOIN {quote(token_model._meta.db_table)} t"
+            f" ON t.{quote('user_id')} = u.{quote(user_model._meta.pk.column)}"
+            f" WHERE t.{quote('key')} = %s",
             [key],
         )
         user = next(iter(users), None)
@@ -28,4 +33,6 @@ class TokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed("Invalid token.")
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        return user, Token(key=key, user=user)
+        token = token_model(key=key, user=user, created=user.token_created)
+        token._state.adding, token._state.db = False, connection.alias
+        return user, token

@@ -28,6 +28,8 @@ from shared_events.observability.relaying import relay_headers, relay_metrics_re
 logger = logging.getLogger(__name__)
 
 RELAY_LOCK_KEY = zlib.crc32(b"shared_events.outbox_relay")
+# What PostgreSQL raises when lock_timeout expires: another relay holds the lock.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 _RELAY_COLUMNS = (
@@ -75,7 +77,10 @@ def relay_outbox_batch(
                 " WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT %s",
                 [f"{lock_timeout_ms}ms", RELAY_LOCK_KEY, batch_size],
             )
-        except OperationalError:
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
+            transaction.set_rollback(True)
             return RelayResult(busy=True)
         rows = cursor.fetchall()
         if not rows:

@@ -1,12 +1,15 @@
 """The Order HTTP API: validation, status codes and authentication."""
 
 import uuid
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from order_service.orders import services
 from order_service.orders.models import Order
+from shared_events.contracts import ReservedLine
 from shared_events.django.models import OutboxMessage
 from tests.order_service.factories import order_create
 
@@ -111,6 +114,29 @@ def test_a_new_order_is_answered_as_it_reads_back(client):
         {"sku": "KEYBOARD-01", "quantity": 2, "unit_price": None},
     ]
     assert client.get(f"/api/orders/{placed['id']}/").json() == placed
+
+
+def test_a_confirmed_order_reads_with_its_prices_as_decimal_strings(client):
+    order = order_create()
+    services.orders_confirm(
+        reservations=[
+            services.StockReservation(
+                order_id=order.id,
+                total_amount=Decimal("203.50"),
+                lines=(
+                    ReservedLine(sku="KEYBOARD-01", quantity=2, unit_price=Decimal("89")),
+                    ReservedLine(sku="MOUSE-01", quantity=1, unit_price=Decimal("25.5")),
+                ),
+            )
+        ]
+    )
+    body = client.get(f"/api/orders/{order.id}/").json()
+    assert body["status"] == "confirmed" and body["total_amount"] == "203.50"
+    assert body["lines"] == [
+        {"sku": "KEYBOARD-01", "quantity": 2, "unit_price": "89.00"},
+        {"sku": "MOUSE-01", "quantity": 1, "unit_price": "25.50"},
+    ]
+    assert body["status_reason"] == "" and body["shipping_address"] == ""
 
 
 def test_list_is_paginated_and_filters_by_status_and_customer(client):
