@@ -15,13 +15,14 @@ from order_service.orders import selectors, services
 from order_service.orders.models import Order
 from order_service.orders.statuses import OrderStatus
 from shared_events.contracts.orders import SKU_PATTERN
+from shared_events.django.api import OutputSerializer
 
 MAX_QUANTITY = 1_000
 MAX_LINES = 100
 
 
-# Plain serializers: a ModelSerializer rebuilds its fields from the model for every response.
-class OrderLineOutputSerializer(serializers.Serializer):
+# Not ModelSerializers: those rebuild their fields from the model for every response.
+class OrderLineOutputSerializer(OutputSerializer):
     sku = serializers.CharField(read_only=True)
     quantity = serializers.IntegerField(read_only=True)
     unit_price = serializers.DecimalField(
@@ -29,7 +30,7 @@ class OrderLineOutputSerializer(serializers.Serializer):
     )
 
 
-class OrderOutputSerializer(serializers.Serializer):
+class OrderOutputSerializer(OutputSerializer):
     id = serializers.UUIDField(read_only=True)
     customer_id = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)

@@ -42,20 +42,67 @@ def order_create(
     request_fingerprint: str = "",
 ) -> Order:
     """Place an order; inventory is asked to reserve its stock."""
+    order = Order(
+        customer_id=customer_id,
+        shipping_address=shipping_address,
+        note=note,
+        idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint,
+    )
     with transaction.atomic():
-        order = Order.objects.create(
-            customer_id=customer_id,
-            shipping_address=shipping_address,
-            note=note,
-            idempotency_key=idempotency_key,
-            request_fingerprint=request_fingerprint,
-        )
-        created_lines = OrderLine.objects.bulk_create(
-            OrderLine(order=order, sku=line.sku, quantity=line.quantity) for line in lines
-        )
+        created_lines = _order_insert(order, lines)
         outbox_publish(_order_created_event(order, lines), correlation_id=str(order.id))
     _lines_prefetched(order, created_lines)
     return order
+
+
+def _order_insert(order: Order, lines: Sequence[OrderLineInput]) -> list[OrderLine]:
+    """INSERT a new order and its lines in one statement; the lines it returns have ids.
+
+    Placing an order is the web tier's hot path: `Model.save` and `bulk_create` spent
+    more CPU building their statements than PostgreSQL spent running them.
+    """
+    order.created_at = order.updated_at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH new_order AS (
+                INSERT INTO {Order._meta.db_table}
+                       (id, customer_id, status, status_reason, shipping_address, note,
+                        saga_retries, idempotency_key, request_fingerprint, created_at,
+                        updated_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            )
+            INSERT INTO {OrderLine._meta.db_table} (order_id, sku, quantity)
+            SELECT %s, * FROM unnest(%s::text[], %s::int[])
+            RETURNING id
+            """,
+            [
+                order.id,
+                order.customer_id,
+                order.status,
+                order.status_reason,
+                order.shipping_address,
+                order.note,
+                order.saga_retries,
+                order.idempotency_key,
+                order.request_fingerprint,
+                order.created_at,
+                order.updated_at,
+                order.id,
+                [line.sku for line in lines],
+                [line.quantity for line in lines],
+            ],
+        )
+        # RETURNING follows the order of unnest's rows (bulk_create relies on it too).
+        line_ids = [row_id for (row_id,) in cursor.fetchall()]
+    order._state.adding, order._state.db = False, connection.alias
+    created = []
+    for line_id, line in zip(line_ids, lines, strict=True):
+        created_line = OrderLine(id=line_id, order=order, sku=line.sku, quantity=line.quantity)
+        created_line._state.adding, created_line._state.db = False, connection.alias
+        created.append(created_line)
+    return created
 
 
 def _lines_prefetched(order: Order, lines: list[OrderLine]) -> None:

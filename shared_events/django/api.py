@@ -1,9 +1,10 @@
-"""Domain errors, and how the API shapes them: `{"message": ..., "extra": {...}}`."""
+"""Domain errors, and how the API shapes them: `{"message": ..., "extra": {...}}`; the base
+of output serializers."""
 
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -41,3 +42,26 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, ObjectDoesNotExist):
         return Response({"message": "Not found.", "extra": {}}, status=status.HTTP_404_NOT_FOUND)
     return exception_handler(exc, context)
+
+
+class OutputSerializer(serializers.Serializer):
+    """A response body of read-only fields, each read from the attribute of its name.
+
+    It renders with the declared fields themselves: DRF's Serializer deep-copies and binds
+    every declared field for each instance it serializes (each item of a list too), which
+    cost more CPU than anything else in answering a new order. The declared fields still
+    describe the body to the schema and the browsable API.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, field in cls._declared_fields.items():
+            if not field.read_only or field.source not in (None, name):
+                raise TypeError(f"{cls.__name__}.{name}: output fields are read-only, no source")
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        body = {}
+        for name, field in self._declared_fields.items():
+            value = getattr(instance, name)
+            body[name] = None if value is None else field.to_representation(value)
+        return body

@@ -5,11 +5,14 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from order_service.orders import services
+from order_service.orders.apis import OrderLineOutputSerializer, OrderOutputSerializer
 from order_service.orders.models import Order
 from shared_events.contracts import ReservedLine
+from shared_events.django.api import OutputSerializer
 from shared_events.django.models import OutboxMessage
 from tests.order_service.factories import order_create
 
@@ -116,7 +119,7 @@ def test_a_new_order_is_answered_as_it_reads_back(client):
     assert client.get(f"/api/orders/{placed['id']}/").json() == placed
 
 
-def test_a_confirmed_order_reads_with_its_prices_as_decimal_strings(client):
+def _confirmed_order() -> Order:
     order = order_create()
     services.orders_confirm(
         reservations=[
@@ -130,6 +133,11 @@ def test_a_confirmed_order_reads_with_its_prices_as_decimal_strings(client):
             )
         ]
     )
+    return Order.objects.get(id=order.id)
+
+
+def test_a_confirmed_order_reads_with_its_prices_as_decimal_strings(client):
+    order = _confirmed_order()
     body = client.get(f"/api/orders/{order.id}/").json()
     assert body["status"] == "confirmed" and body["total_amount"] == "203.50"
     assert body["lines"] == [
@@ -137,6 +145,27 @@ def test_a_confirmed_order_reads_with_its_prices_as_decimal_strings(client):
         {"sku": "MOUSE-01", "quantity": 1, "unit_price": "25.50"},
     ]
     assert body["status_reason"] == "" and body["shipping_address"] == ""
+
+
+def test_output_serializers_render_as_drf_would():
+    order = _confirmed_order()
+    line = order.lines.first()
+    # DRF's own rendering: every declared field copied, bound and read through its source.
+    drf = serializers.Serializer.to_representation
+    assert OrderOutputSerializer(order).data == drf(OrderOutputSerializer(), order)
+    assert OrderLineOutputSerializer(line).data == drf(OrderLineOutputSerializer(), line)
+
+
+def test_output_serializers_take_only_read_only_fields_of_their_own_name():
+    with pytest.raises(TypeError, match=r"Writable\.name"):
+
+        class Writable(OutputSerializer):
+            name = serializers.CharField()
+
+    with pytest.raises(TypeError, match=r"Sourced\.name"):
+
+        class Sourced(OutputSerializer):
+            name = serializers.CharField(source="other", read_only=True)
 
 
 def test_list_is_paginated_and_filters_by_status_and_customer(client):

@@ -59,6 +59,24 @@ def test_creating_an_order_writes_it_and_its_event_together():
     assert row.message_key == str(order.id) and row.published_at is None
 
 
+def test_a_new_order_is_returned_as_it_was_written(django_assert_num_queries):
+    order = services.order_create(
+        customer_id="c-9",
+        lines=[services.OrderLineInput("MOUSE-01", 1), services.OrderLineInput("PAD-01", 3)],
+        shipping_address="1 Main St",
+        idempotency_key="key-1",
+        request_fingerprint="f" * 64,
+    )
+    stored = Order.objects.get(id=order.id)
+    fields = [field.attname for field in Order._meta.concrete_fields]
+    assert [getattr(order, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert order.created_at == order.updated_at and not order._state.adding
+    with django_assert_num_queries(0):
+        lines = [(line.id, line.sku, line.quantity, line.unit_price) for line in order.lines.all()]
+    assert lines == [(l.id, l.sku, l.quantity, None) for l in stored.lines.order_by("id")]
+    assert [sku for _, sku, _, _ in lines] == ["MOUSE-01", "PAD-01"]
+
+
 def test_stock_reserved_confirms_with_prices_and_total():
     order = order_create()
     assert _apply(_reserved(order))

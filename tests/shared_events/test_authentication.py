@@ -19,6 +19,10 @@ def test_a_key_authenticates_its_own_user_with_its_token():
     assert user == users[1] and user.username == "ben"
     assert token == tokens[1] and token.user_id == users[1].pk
     assert token.created == tokens[1].created
+    fields = [field.attname for field in type(user)._meta.concrete_fields]
+    stored = type(user).objects.get(pk=users[1].pk)
+    assert [getattr(user, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert not user._state.adding and user._state.db == "default"
 
 
 def test_an_unknown_key_is_refused():
