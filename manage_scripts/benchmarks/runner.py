@@ -46,7 +46,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "consumer_in_process_events": 1_000,
         "consumer_time_limit_s": 240,
         "kafka_warm_up_messages": 200_000,
-        "e2e_rates": [10, 50, 100, 125, 150, 200],
+        "e2e_rates": [10, 50, 100, 150, 200, 250, 300],
         "e2e_duration_s": 30,
         "e2e_repeats": 2,
         "e2e_drain_s": 30,
