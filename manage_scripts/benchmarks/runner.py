@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     result["notes"] += [
         f"End to end: rates {plan['e2e_rates']} orders/s, {plan['e2e_duration_s']:g} s each,"
         f" {plan['e2e_repeats']} repeat(s), at most {plan['e2e_drain_s']} s of drain after each"
-        " rate; the issue's list (10, 50, 100, 200) plus 125 and 150/s to locate the knee. Other"
+        " rate (the full run adds 150/s near the knee and 250 and 300/s for the stretch). Other"
         f" figures: {plan['repeats']} repeat(s); flash sale {plan['flash_repeats']}.",
         f"Relay: {plan['relay_rows']:,} rows per run, history {plan['relay_history_rows']:,}"
         f" rows. Consumer apply: {plan['consumer_events']:,} events per run.",
