@@ -7,5 +7,5 @@ urlpatterns = [
     path("api/orders/", include("order_service.orders.urls")),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api-auth/", include("rest_framework.urls")),
-    path("", include("shared_events.django.urls")),
+    path("", include("service_platform.urls")),
 ]

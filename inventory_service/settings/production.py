@@ -1,4 +1,4 @@
 from inventory_service.settings.base import *  # noqa: F403
-from shared_events.settings.production import production_settings
+from service_platform.settings.production import production_settings
 
 globals().update(production_settings())

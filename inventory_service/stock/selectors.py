@@ -3,7 +3,7 @@
 from django.db.models import F, QuerySet
 
 from inventory_service.stock.models import Product
-from shared_events.django.api import NotFoundError
+from service_platform.api import NotFoundError
 
 
 def product_list(*, low_stock: bool | None = None) -> QuerySet[Product]:

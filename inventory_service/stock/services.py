@@ -22,6 +22,7 @@ from inventory_service.stock.models import (
     ReservationLine,
     ReservationStatus,
 )
+from service_platform.api import ApplicationError, NotFoundError
 from shared_events.contracts import (
     Contract,
     OrderLine,
@@ -33,7 +34,6 @@ from shared_events.contracts import (
     StockLevelWarningIntegrationEvent,
     StockReservedIntegrationEvent,
 )
-from shared_events.django.api import ApplicationError, NotFoundError
 from shared_events.django.outbox import OutboxEntry, outbox_publish, outbox_publish_all
 
 logger = logging.getLogger(__name__)

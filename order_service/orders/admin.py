@@ -4,9 +4,9 @@ from django.http import HttpRequest
 
 from order_service.orders import services
 from order_service.orders.models import Order, OrderLine
-from shared_events.django.api import ApplicationError
+from service_platform.api import ApplicationError
 from shared_events.django.conf import events_config
-from shared_events.observability.timeline import event_timeline, timeline_html
+from shared_events.django.timeline import event_timeline, timeline_html
 
 
 class OrderLineInline(admin.TabularInline):

@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 from order_service.orders import selectors, services
 from order_service.orders.models import Order
 from order_service.orders.statuses import OrderStatus
+from service_platform.api import OutputSerializer
 from shared_events.contracts.orders import SKU_PATTERN
-from shared_events.django.api import OutputSerializer
 
 MAX_QUANTITY = 1_000
 MAX_LINES = 100

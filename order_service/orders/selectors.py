@@ -5,8 +5,8 @@ import uuid
 from django.db.models import QuerySet
 
 from order_service.orders.models import Order
-from shared_events.django.api import NotFoundError
-from shared_events.observability.timeline import TimelineEntry, event_timeline
+from service_platform.api import NotFoundError
+from shared_events.django.timeline import TimelineEntry, event_timeline
 
 
 def order_list() -> QuerySet[Order]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from order_service.orders import metrics as order_metrics
 from order_service.orders.models import Order, OrderLine
 from order_service.orders.statuses import OrderStatus, can_transition
+from service_platform.api import ConflictError, NotFoundError, UnprocessableError
 from shared_events.contracts import (
     OrderCancelledIntegrationEvent,
     OrderCreatedIntegrationEvent,
@@ -20,7 +21,6 @@ from shared_events.contracts import (
     ReservedLine,
 )
 from shared_events.contracts import OrderLine as OrderLineContract
-from shared_events.django.api import ConflictError, NotFoundError, UnprocessableError
 from shared_events.django.outbox import OutboxEntry, outbox_publish, outbox_publish_all
 
 logger = logging.getLogger(__name__)

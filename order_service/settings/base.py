@@ -1,15 +1,15 @@
 """Order Service settings shared by every environment."""
 
-from shared_events.kafka.config import KafkaSettings
-from shared_events.settings.celery import celery_settings
-from shared_events.settings.common import *  # noqa: F403
-from shared_events.settings.common import (
+from service_platform.settings.celery import celery_settings
+from service_platform.settings.common import *  # noqa: F403
+from service_platform.settings.common import (
     INSTALLED_APPS,
     SAGA_METRICS_COLLECTORS,
     SPECTACULAR_SETTINGS,
     env,
 )
-from shared_events.settings.logging import logging_settings
+from service_platform.settings.logging import logging_settings
+from shared_events.kafka.config import KafkaSettings
 from shared_events.topics import INVENTORY_EVENTS, ORDER_EVENTS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "order_service.orders"]

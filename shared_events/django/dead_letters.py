@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from shared_events import headers
 from shared_events.django.conf import events_config
 from shared_events.django.models import DeadLetter
 from shared_events.errors import TransientEventError
@@ -25,34 +26,35 @@ from shared_events.kafka.producer import EventProducer, OutgoingMessage
 
 logger = logging.getLogger(__name__)
 
-DLQ_PREFIX = "dlq."
-REPLAY_OF_HEADER = "dlq.replay.of"
-
 
 def dead_letter_store(message: Message) -> DeadLetter | None:
     """Store one message read from a dead-letter topic; None if it was stored before."""
     raw_headers = [(k, v or b"") for k, v in message.headers() or []]
-    dlq = {k: v.decode(errors="replace") for k, v in raw_headers if k.startswith(DLQ_PREFIX)}
+    dlq = {
+        k: v.decode(errors="replace")
+        for k, v in raw_headers
+        if k.startswith(headers.DEAD_LETTER_PREFIX)
+    }
     plain = {k: v.decode(errors="replace") for k, v in raw_headers}
     envelope = _envelope_fields(message.value())
     letter = DeadLetter(
         topic=message.topic(),
         partition=message.partition(),
         offset=message.offset(),
-        original_topic=dlq.get("dlq.original.topic", ""),
-        original_partition=_int(dlq.get("dlq.original.partition")),
-        original_offset=_int(dlq.get("dlq.original.offset")),
-        consumer_group=dlq.get("dlq.consumer.group", ""),
-        error_class=dlq.get("dlq.error.class", "")[:200],
-        error_message=dlq.get("dlq.error.message", ""),
-        attempts=_int(dlq.get("dlq.attempts")) or 0,
-        failed_at=_datetime(dlq.get("dlq.failed_at")),
+        original_topic=dlq.get(headers.DLQ_ORIGINAL_TOPIC, ""),
+        original_partition=_int(dlq.get(headers.DLQ_ORIGINAL_PARTITION)),
+        original_offset=_int(dlq.get(headers.DLQ_ORIGINAL_OFFSET)),
+        consumer_group=dlq.get(headers.DLQ_CONSUMER_GROUP, ""),
+        error_class=dlq.get(headers.DLQ_ERROR_CLASS, "")[:200],
+        error_message=dlq.get(headers.DLQ_ERROR_MESSAGE, ""),
+        attempts=_int(dlq.get(headers.DLQ_ATTEMPTS)) or 0,
+        failed_at=_datetime(dlq.get(headers.DLQ_FAILED_AT)),
         message_key=message.key(),
         value=message.value() or b"",
         headers=[[k, v.decode(errors="replace")] for k, v in raw_headers],
-        event_id=envelope.get("event_id") or plain.get("event_id", ""),
-        event_type=envelope.get("event_type") or plain.get("event_type", ""),
-        correlation_id=envelope.get("correlation_id") or plain.get("correlation_id", ""),
+        event_id=envelope.get("event_id") or plain.get(headers.EVENT_ID, ""),
+        event_type=envelope.get("event_type") or plain.get(headers.EVENT_TYPE, ""),
+        correlation_id=envelope.get("correlation_id") or plain.get(headers.CORRELATION_ID, ""),
     )
     position = {"topic": letter.topic, "partition": letter.partition, "offset": letter.offset}
     fields = {
@@ -141,19 +143,19 @@ def dead_letter_replay(
 
 def _replay_message(letter: DeadLetter) -> OutgoingMessage:
     # The original headers, without the previous failure's; where it came from is kept.
-    headers = [
+    kept = [
         (name, str(value).encode())
         for name, value in letter.headers
-        if not str(name).startswith(DLQ_PREFIX)
+        if not str(name).startswith(headers.DEAD_LETTER_PREFIX)
     ]
-    headers.append(
-        (REPLAY_OF_HEADER, f"{letter.topic}[{letter.partition}]@{letter.offset}".encode())
+    kept.append(
+        (headers.DLQ_REPLAY_OF, f"{letter.topic}[{letter.partition}]@{letter.offset}".encode())
     )
     return OutgoingMessage(
         topic=letter.original_topic,
         key=bytes(letter.message_key) if letter.message_key is not None else None,
         value=bytes(letter.value),
-        headers=headers,
+        headers=kept,
     )
 
 

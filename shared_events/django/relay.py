@@ -22,8 +22,9 @@ from django.utils import timezone
 
 from shared_events.django.conf import events_config
 from shared_events.django.models import OutboxMessage, ProcessedEvent
+from shared_events.headers import relay_headers
 from shared_events.kafka.producer import DeliveryReport, EventProducer, OutgoingMessage
-from shared_events.observability.relaying import relay_headers, relay_metrics_record
+from shared_events.observability.metrics import events_published_record
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,12 @@ def relay_outbox_batch(
             return RelayResult(backing_off=True)
         messages = [_outgoing_message(row) for row in rows]
         reports = producer.publish_batch(messages)
-        relay_metrics_record(rows, reports)
+        events_published_record(
+            [row[4] for row, report in zip(rows, reports, strict=True) if report.delivered],
+            failed=[
+                row[4] for row, report in zip(rows, reports, strict=True) if not report.delivered
+            ],
+        )
         delivered = [row[0] for row, report in zip(rows, reports, strict=True) if report.delivered]
         failed = [
             (row[0], report)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from shared_events import headers
 from shared_events.errors import PermanentEventError, TransientEventError
 from shared_events.kafka.config import KafkaSettings
 from shared_events.kafka.producer import EventProducer, OutgoingMessage
@@ -208,19 +209,22 @@ class ConsumerLoop:
         """Publish the original bytes to the dead-letter topic; True once Kafka has them."""
         assert self._dead_letters is not None
         topic = dead_letter_topic(message.topic())
-        headers = [
+        dead_letter_headers = [
             *(message.headers() or []),
-            ("dlq.error.class", type(error).__name__.encode()),
-            ("dlq.error.message", str(error)[:2000].encode()),
-            ("dlq.consumer.group", self._group_id.encode()),
-            ("dlq.original.topic", message.topic().encode()),
-            ("dlq.original.partition", str(message.partition()).encode()),
-            ("dlq.original.offset", str(message.offset()).encode()),
-            ("dlq.attempts", str(attempts).encode()),
-            ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+            (headers.DLQ_ERROR_CLASS, type(error).__name__.encode()),
+            (headers.DLQ_ERROR_MESSAGE, str(error)[:2000].encode()),
+            (headers.DLQ_CONSUMER_GROUP, self._group_id.encode()),
+            (headers.DLQ_ORIGINAL_TOPIC, message.topic().encode()),
+            (headers.DLQ_ORIGINAL_PARTITION, str(message.partition()).encode()),
+            (headers.DLQ_ORIGINAL_OFFSET, str(message.offset()).encode()),
+            (headers.DLQ_ATTEMPTS, str(attempts).encode()),
+            (headers.DLQ_FAILED_AT, datetime.now(UTC).isoformat().encode()),
         ]
         outgoing = OutgoingMessage(
-            topic=topic, key=message.key(), value=message.value() or b"", headers=headers
+            topic=topic,
+            key=message.key(),
+            value=message.value() or b"",
+            headers=dead_letter_headers,
         )
         [report] = self._dead_letters.publish_batch([outgoing], timeout=10.0)
         if not report.delivered:

@@ -6,11 +6,10 @@ from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from shared_events.headers import Headers
 from shared_events.kafka.config import KafkaSettings
 
 logger = logging.getLogger(__name__)
-
-Headers = list[tuple[str, bytes]]
 
 
 @dataclasses.dataclass(frozen=True)

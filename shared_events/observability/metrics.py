@@ -30,6 +30,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from shared_events.headers import EVENT_TYPE, header_value
 from shared_events.registry import CONTRACTS
 
 logger = logging.getLogger(__name__)
@@ -93,10 +94,8 @@ def event_type_label(event_type: str | bytes | None) -> str:
 
 
 def message_event_type(message: Message) -> str:
-    for key, value in message.headers() or []:
-        if key == "event_type":
-            return event_type_label(value)
-    return "unknown"
+    event_type = header_value(message.headers(), EVENT_TYPE)
+    return "unknown" if event_type is None else event_type_label(event_type)
 
 
 def events_published_record(event_types: Iterable[str], failed: Iterable[str] = ()) -> None:

@@ -11,17 +11,16 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
 from opentelemetry import context, propagate, trace
 from opentelemetry.trace import SpanKind
 
-logger = logging.getLogger(__name__)
+from shared_events.headers import TRACE_CONTEXT_HEADERS, TRACEPARENT, Headers
 
-TRACEPARENT = "traceparent"
+logger = logging.getLogger(__name__)
 
 
 def tracing_enabled() -> bool:
@@ -71,30 +70,9 @@ def span_from(
         context.detach(token)
 
 
-def message_trace_carrier(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:
+def message_trace_carrier(headers: Headers | None) -> dict[str, str]:
     return {
         key: value.decode(errors="replace")
         for key, value in headers or []
-        if key in (TRACEPARENT, "tracestate") and isinstance(value, bytes)
+        if key in TRACE_CONTEXT_HEADERS and isinstance(value, bytes)
     }
-
-
-class TraceContextMiddleware:
-    """Continue (or start) a trace for each request, from its `traceparent` header."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not tracing_enabled():
-            return self.get_response(request)
-        carrier = {k.lower(): v for k, v in request.headers.items()}
-        with span_from(
-            carrier,
-            f"HTTP {request.method}",
-            kind=SpanKind.SERVER,
-            attributes={"http.request.method": request.method or "", "url.path": request.path},
-        ):
-            response = self.get_response(request)
-            response[TRACEPARENT] = current_traceparent()
-        return response

@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 from order_service.orders import services
 from order_service.orders.apis import OrderLineOutputSerializer, OrderOutputSerializer
 from order_service.orders.models import Order
+from service_platform.api import OutputSerializer
 from shared_events.contracts import ReservedLine
-from shared_events.django.api import OutputSerializer
 from shared_events.django.models import OutboxMessage
 from tests.order_service.factories import order_create
 

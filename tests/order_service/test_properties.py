@@ -15,13 +15,13 @@ from order_service.orders import services
 from order_service.orders.handlers import HANDLERS
 from order_service.orders.models import Order
 from order_service.orders.statuses import can_transition
+from service_platform.api import ConflictError
 from shared_events.contracts import (
     ReservationFailedIntegrationEvent,
     ReservedLine,
     StockLevelNormalizedIntegrationEvent,
     StockReservedIntegrationEvent,
 )
-from shared_events.django.api import ConflictError
 from shared_events.django.inbox import event_apply
 from shared_events.django.models import OutboxMessage
 from tests.order_service.factories import event, order_create

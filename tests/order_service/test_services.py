@@ -12,13 +12,13 @@ from order_service.orders import services
 from order_service.orders.handlers import HANDLERS
 from order_service.orders.models import Order
 from order_service.orders.statuses import OrderStatus
+from service_platform.api import ConflictError
 from shared_events.contracts import (
     ReservationFailedIntegrationEvent,
     ReservedLine,
     StockLevelNormalizedIntegrationEvent,
     StockReservedIntegrationEvent,
 )
-from shared_events.django.api import ConflictError
 from shared_events.django.inbox import event_apply, events_apply
 from shared_events.django.models import OutboxMessage, ProcessedEvent
 from tests.order_service.factories import event, order_create

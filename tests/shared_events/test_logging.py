@@ -8,12 +8,12 @@ import logging.config
 import pytest
 from confluent_kafka import Message
 
+from service_platform.settings.logging import logging_settings
 from shared_events.observability.logging import (
     log_context_bind,
     log_context_clear,
     message_log_context,
 )
-from shared_events.settings.logging import logging_settings
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_the_context_is_cleared_between_messages(capture):
 
 
 def test_production_logs_json_and_development_text(monkeypatch):
-    from shared_events.settings.production import production_settings
+    from service_platform.settings.production import production_settings
 
     monkeypatch.setenv("DJANGO_SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "example.com")

@@ -7,7 +7,7 @@ from order_service.orders.handlers import HANDLERS
 from shared_events.contracts import StockLevelNormalizedIntegrationEvent
 from shared_events.django.consuming import event_message_process
 from shared_events.django.models import OutboxMessage
-from shared_events.observability.relaying import relay_headers
+from shared_events.headers import relay_headers
 from tests.order_service.factories import order_create
 from tests.support.messages import event_message
 

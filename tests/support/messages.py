@@ -5,7 +5,7 @@ import uuid
 from confluent_kafka import Message
 
 from shared_events.contracts import Contract
-from shared_events.observability.relaying import relay_headers
+from shared_events.headers import relay_headers
 from shared_events.registry import envelope_for
 
 

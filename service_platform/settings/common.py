@@ -24,12 +24,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "shared_events.django",
+    "service_platform",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "shared_events.observability.logging.RequestLogContextMiddleware",
-    "shared_events.observability.tracing.TraceContextMiddleware",
+    "service_platform.middleware.RequestLogContextMiddleware",
+    "service_platform.middleware.TraceContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -71,15 +72,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "shared_events.django.authentication.TokenAuthentication",
+        "service_platform.authentication.TokenAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "shared_events.django.api.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "shared_events.django.schema.SagaAutoSchema",
+    "EXCEPTION_HANDLER": "service_platform.api.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "service_platform.schema.SagaAutoSchema",
 }
 
 # OpenAPI schema at /api/schema/, Swagger UI at /api/docs/, both from static files
@@ -97,8 +98,8 @@ SPECTACULAR_SETTINGS = {
 # gauges /metrics computes on each scrape (each service adds its own).
 TRACING_ENABLED = env.bool("TRACING_ENABLED", default=False)
 SAGA_METRICS_COLLECTORS = [
-    "shared_events.observability.collectors.OutboxCollector",
-    "shared_events.observability.collectors.DeadLetterCollector",
-    "shared_events.observability.collectors.ConsumerLagCollector",
+    "shared_events.django.collectors.OutboxCollector",
+    "shared_events.django.collectors.DeadLetterCollector",
+    "shared_events.django.collectors.ConsumerLagCollector",
 ]
 PROMETHEUS_EXPORT_MIGRATIONS = False

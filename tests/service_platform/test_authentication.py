@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-from shared_events.django.authentication import TokenAuthentication
+from service_platform.authentication import TokenAuthentication
 
 pytestmark = pytest.mark.django_db
 

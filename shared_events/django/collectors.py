@@ -1,15 +1,11 @@
 """Gauges computed when `/metrics` is scraped: outbox backlog, dead letters, consumer lag."""
 
-import functools
 from collections.abc import Iterable
 
 from confluent_kafka import KafkaException
-from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from prometheus_client.core import Metric
-from prometheus_client.registry import Collector
 
 from shared_events.django.conf import events_config
 from shared_events.django.models import DeadLetter, OutboxMessage
@@ -93,14 +89,3 @@ class ConsumerLagCollector(CachedCollector):
             ["group", "state"],
             [(g.group, g.state, len(g.members)) for g in status.groups],
         )
-
-
-@functools.cache
-def scrape_collectors() -> list[Collector]:
-    """One instance of each collector per process (their caches live across scrapes)."""
-    collectors = [import_string(path)() for path in settings.SAGA_METRICS_COLLECTORS]
-    cache_seconds = getattr(settings, "SAGA_METRICS_CACHE_SECONDS", None)
-    for collector in collectors:
-        if cache_seconds is not None:
-            collector.ttl = cache_seconds
-    return collectors

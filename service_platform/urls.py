@@ -3,8 +3,8 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from shared_events.observability.health import LivenessView, ReadinessView
-from shared_events.observability.views import metrics_view
+from service_platform.health import LivenessView, ReadinessView
+from service_platform.metrics import metrics_view
 
 urlpatterns = [
     path("health/live", LivenessView.as_view(), name="health-live"),

@@ -15,6 +15,7 @@ from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 from redis.asyncio import Redis as RedisClient
 
+from shared_events.django.conf import events_config
 from shared_events.kafka.admin import broker_ready
 
 
@@ -28,8 +29,6 @@ class KafkaBroker(HealthCheck):
     )
 
     async def run(self) -> None:
-        from shared_events.django.conf import events_config
-
         kafka = events_config().kafka
         seconds = self.timeout.total_seconds()
         if not await sync_to_async(broker_ready, thread_sensitive=False)(kafka, timeout=seconds):

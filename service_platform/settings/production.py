@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from service_platform.settings.common import env
+from service_platform.settings.logging import logging_settings
 from shared_events.kafka.config import KafkaSettings
-from shared_events.settings.common import env
-from shared_events.settings.logging import logging_settings
 
 INSECURE_SECRET_PREFIXES = ("insecure", "django-insecure", "change-me")
 

@@ -1,0 +1,81 @@
+"""Middleware of both services' HTTP requests: log context and one log line per request, and
+the W3C trace context a request continues."""
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from opentelemetry.trace import SpanKind
+
+from shared_events.headers import TRACEPARENT
+from shared_events.observability.logging import log_context_bind, log_context_clear
+from shared_events.observability.tracing import current_traceparent, span_from, tracing_enabled
+
+QUIET_PATHS = ("/health/", "/metrics", "/static/")
+
+# The logger name log queries and alerts already filter on.
+request_logger = logging.getLogger("shared_events.request")
+
+
+class RequestLogContextMiddleware:
+    """Bind a request id and, for an order's URLs, its correlation id; log one line per request."""
+
+    correlation_kwargs: Iterable[str] = ("order_id",)
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        log_context_clear()
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        log_context_bind(
+            request_id=request_id[:100],
+            correlation_id=request.headers.get("X-Correlation-ID", "")[:100],
+        )
+        started = time.perf_counter()
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id[:100]
+        if not request.path.startswith(QUIET_PATHS):
+            request_logger.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "http_status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+        log_context_clear()
+        return response
+
+    def process_view(
+        self, request: HttpRequest, view: object, args: object, kwargs: dict[str, Any]
+    ) -> None:
+        for name in self.correlation_kwargs:
+            if kwargs.get(name):
+                log_context_bind(correlation_id=kwargs[name])
+
+
+class TraceContextMiddleware:
+    """Continue (or start) a trace for each request, from its `traceparent` header."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not tracing_enabled():
+            return self.get_response(request)
+        carrier = {k.lower(): v for k, v in request.headers.items()}
+        with span_from(
+            carrier,
+            f"HTTP {request.method}",
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": request.method or "", "url.path": request.path},
+        ):
+            response = self.get_response(request)
+            response[TRACEPARENT] = current_traceparent()
+        return response

@@ -1,0 +1,64 @@
+"""Every Kafka header the saga puts on the wire, and the headers of an outbox row's message.
+
+The relay adds the event headers so that consumers route, label metrics and bind log
+context without parsing the body; the consumer loop adds the `dlq.*` headers when it gives
+up on a message; a replay adds `dlq.replay.of`.
+"""
+
+import uuid
+
+# The event's own headers, copied from its envelope by the relay.
+EVENT_TYPE = "event_type"
+EVENT_VERSION = "event_version"
+CORRELATION_ID = "correlation_id"
+EVENT_ID = "event_id"
+# W3C trace context of the transaction that wrote the event (only when tracing is on).
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+
+# Why and where a consumer gave up on a message, on its copy in `<topic>.dlq`.
+DEAD_LETTER_PREFIX = "dlq."
+DLQ_ERROR_CLASS = "dlq.error.class"
+DLQ_ERROR_MESSAGE = "dlq.error.message"
+DLQ_CONSUMER_GROUP = "dlq.consumer.group"
+DLQ_ORIGINAL_TOPIC = "dlq.original.topic"
+DLQ_ORIGINAL_PARTITION = "dlq.original.partition"
+DLQ_ORIGINAL_OFFSET = "dlq.original.offset"
+DLQ_ATTEMPTS = "dlq.attempts"
+DLQ_FAILED_AT = "dlq.failed_at"
+# On a replayed dead letter: the dead-letter position it was replayed from.
+DLQ_REPLAY_OF = "dlq.replay.of"
+
+# The log context a consumed message starts with.
+LOG_CONTEXT_HEADERS = (CORRELATION_ID, EVENT_ID, EVENT_TYPE)
+TRACE_CONTEXT_HEADERS = (TRACEPARENT, TRACESTATE)
+
+Headers = list[tuple[str, bytes]]
+
+
+def relay_headers(
+    *,
+    event_type: str,
+    event_version: int,
+    correlation_id: str,
+    event_id: uuid.UUID | str,
+    traceparent: str = "",
+) -> Headers:
+    """The headers the relay sends with an outbox row."""
+    headers = [
+        (EVENT_TYPE, event_type.encode()),
+        (EVENT_VERSION, str(event_version).encode()),
+        (CORRELATION_ID, correlation_id.encode()),
+        (EVENT_ID, str(event_id).encode()),
+    ]
+    if traceparent:
+        headers.append((TRACEPARENT, traceparent.encode()))
+    return headers
+
+
+def header_value(headers: Headers | None, name: str) -> bytes | None:
+    """The first value of header `name`, or None."""
+    for key, value in headers or []:
+        if key == name:
+            return value
+    return None
