@@ -178,6 +178,8 @@ def test_sigterm_finishes_the_batch_then_commits_and_exits(kafka_settings):
     stopped = _run_and_die("""
         from django.core.management import call_command
         from shared_events.django import consuming
+        from shared_events.kafka.consumer import ConsumerLoop
+        ConsumerLoop._commit_when_due = lambda self: None  # only stopping may commit
         apply = consuming.events_apply
         def terminated_while_applying(events, handlers):
             if not getattr(terminated_while_applying, "sent", False):
