@@ -32,8 +32,32 @@ class Stack:
     def supervisorctl(self, *args: str) -> str:
         return supervisorctl(self.run_dir / "supervisord.conf", *args).stdout
 
+    def supervise(self, *args: str) -> str:
+        """Run supervisorctl and fail unless it succeeded: a fault not injected must not pass."""
+        result = subprocess.run(
+            [
+                str(ROOT / ".venv/bin/supervisorctl"),
+                "-c",
+                str(self.run_dir / "supervisord.conf"),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0 and "ERROR" not in output, (
+            f"supervisorctl {' '.join(args)} exited {result.returncode}: {output.strip()}"
+        )
+        return output
+
     def pid(self, program: str) -> int:
         return int(self.supervisorctl("pid", program).strip() or 0)
+
+    def state(self, program: str) -> str:
+        """RUNNING, STARTING, STOPPED, BACKOFF, EXITED, ... as supervisord reports it."""
+        fields = self.supervisorctl("status", program).split()
+        return fields[1] if len(fields) > 1 else "UNKNOWN"
 
 
 @contextlib.contextmanager
