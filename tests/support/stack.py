@@ -34,17 +34,7 @@ class Stack:
 
     def supervise(self, *args: str) -> str:
         """Run supervisorctl and fail unless it succeeded: a fault not injected must not pass."""
-        result = subprocess.run(
-            [
-                str(ROOT / ".venv/bin/supervisorctl"),
-                "-c",
-                str(self.run_dir / "supervisord.conf"),
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = supervisorctl(self.run_dir / "supervisord.conf", *args)
         output = result.stdout + result.stderr
         assert result.returncode == 0 and "ERROR" not in output, (
             f"supervisorctl {' '.join(args)} exited {result.returncode}: {output.strip()}"
