@@ -13,9 +13,9 @@ class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's `Authorization: Token <key>` check, with the user read by one plain join.
 
     Same answers as DRF's: an unknown key or an inactive user is refused ("Invalid token.",
-    "User inactive or deleted."), and `request.auth` is the token. DRF's ORM lookup costs
-    about 0.3 ms of CPU a request, the largest part of placing an order after the order
-    itself; the join, read into a user without a query set, costs under 0.1 ms.
+    "User inactive or deleted."), and `request.auth` is the token. DRF's ORM lookup was the
+    largest part of placing an order after the order itself; the join, read into a user
+    without a query set, costs a fraction of it (bench-reports/history.md).
     """
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
