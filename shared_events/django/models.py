@@ -37,7 +37,7 @@ class OutboxMessage(models.Model):
                 name="outbox_unpublished_idx",
                 condition=Q(published_at__isnull=True, failed_at__isnull=True),
             ),
-            models.Index(fields=["published_at"], name="outbox_appended_at_idx"),
+            models.Index(fields=["published_at"], name="outbox_published_at_idx"),
         ]
 
     def __str__(self) -> str:

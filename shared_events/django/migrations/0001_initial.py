@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['id'],
-                'indexes': [models.Index(condition=models.Q(('failed_at__isnull', True), ('published_at__isnull', True)), fields=['id'], name='outbox_unpublished_idx'), models.Index(fields=['published_at'], name='outbox_appended_at_idx')],
+                'indexes': [models.Index(condition=models.Q(('failed_at__isnull', True), ('published_at__isnull', True)), fields=['id'], name='outbox_unpublished_idx'), models.Index(fields=['published_at'], name='outbox_published_at_idx')],
             },
         ),
     ]
