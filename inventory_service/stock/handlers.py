@@ -1,76 +1,70 @@
-"""Order events that move stock, applied inside the inbox transaction."""
+"""Order events that move stock, and how the inbox applies them."""
 
 from collections.abc import Sequence
-from typing import Any
 
-from inventory_service.stock import services
+from inventory_service.stock import reactions
 from shared_events.contracts import (
     OrderCancelledIntegrationEvent,
     OrderCreatedIntegrationEvent,
     OrderStatusChangedIntegrationEvent,
+    OrderStatusName,
 )
+from shared_events.django.inbox import EventHandlers, EventsByType, Handler
 from shared_events.registry import Event
 
 
-def on_order_events(events: Sequence[Event[Any]]) -> None:
-    """Apply order events in order: reserve, release, or turn a reservation into a sale.
-
-    Every product the events may move is locked first, in SKU order, in one statement:
-    two consumers' batches that share products then wait for each other instead of
-    deadlocking, however their orders interleave. Reservations alone are one run, which
-    locks its products that way by itself.
-    """
-    moving_held_stock = [e.payload.order_id for e in events if _releases(e) or _sells(e)]
-    if moving_held_stock:
-        services.products_lock(
-            skus={line.sku for e in events if _reserves(e) for line in e.payload.lines},
-            held_by=moving_held_stock,
-        )
-    reservations: list[services.ReservationRequest] = []
-    for event in events:
-        if _reserves(event):
-            reservations.append(
-                services.ReservationRequest(
-                    order_id=event.payload.order_id,
-                    lines=event.payload.lines,
-                    causation_id=event.event_id,
-                )
+def on_order_created(events: Sequence[Event[OrderCreatedIntegrationEvent]]) -> None:
+    """Reserve the orders' stock, first come first served."""
+    reactions.stock_reserve_many(
+        requests=[
+            reactions.ReservationRequest(
+                order_id=event.payload.order_id,
+                lines=event.payload.lines,
+                causation_id=event.event_id,
             )
-        elif _releases(event):
-            _reserve(reservations)  # the orders before this event come first
-            services.stock_release(order_id=event.payload.order_id, causation_id=event.event_id)
-        elif _sells(event):
-            _reserve(reservations)
-            services.stock_sell(order_id=event.payload.order_id, causation_id=event.event_id)
-        # Other status changes need nothing here, and do not split a run of reservations.
-    _reserve(reservations)
-
-
-def _reserve(reservations: list[services.ReservationRequest]) -> None:
-    if reservations:
-        services.stock_reserve_many(requests=list(reservations))
-        reservations.clear()
-
-
-def _reserves(event: Event[Any]) -> bool:
-    return isinstance(event.payload, OrderCreatedIntegrationEvent)
-
-
-def _releases(event: Event[Any]) -> bool:
-    return isinstance(event.payload, OrderCancelledIntegrationEvent)
-
-
-def _sells(event: Event[Any]) -> bool:
-    payload = event.payload
-    return (
-        isinstance(payload, OrderStatusChangedIntegrationEvent) and payload.new_status == "shipped"
+            for event in events
+        ]
     )
 
 
-# One handler for all three, so that a polled batch reaches it as one run and locks its
-# products together (the inbox hands consecutive events with the same handler over at once).
-HANDLERS: dict[type, Any] = {
-    OrderCreatedIntegrationEvent: on_order_events,
-    OrderCancelledIntegrationEvent: on_order_events,
-    OrderStatusChangedIntegrationEvent: on_order_events,
-}
+def on_order_cancelled(events: Sequence[Event[OrderCancelledIntegrationEvent]]) -> None:
+    """Release what the order holds, and confirm the release."""
+    for event in events:
+        reactions.stock_release(order_id=event.payload.order_id, causation_id=event.event_id)
+
+
+def on_order_shipped(events: Sequence[Event[OrderStatusChangedIntegrationEvent]]) -> None:
+    """Turn the order's reservation into a sale."""
+    for event in events:
+        reactions.stock_sell(order_id=event.payload.order_id, causation_id=event.event_id)
+
+
+def is_shipment(payload: OrderStatusChangedIntegrationEvent) -> bool:
+    """Other status changes need nothing here."""
+    return payload.new_status == OrderStatusName.SHIPPED
+
+
+def before_batch(events: EventsByType) -> None:
+    """Lock every product the batch may move, in SKU order, when it moves held stock."""
+    reserving = events.get(OrderCreatedIntegrationEvent, [])
+    moving = [
+        *events.get(OrderCancelledIntegrationEvent, []),
+        *events.get(OrderStatusChangedIntegrationEvent, []),  # shipments only: see is_shipment
+    ]
+    reactions.products_lock_for(
+        reserving=[line for event in reserving for line in event.payload.lines],
+        moving_held_by=[event.payload.order_id for event in moving],
+    )
+
+
+HANDLERS = EventHandlers(
+    by_type={
+        # A batch of reservations locks its products once and writes each table once.
+        OrderCreatedIntegrationEvent: Handler(on_order_created, batched=True),
+        OrderCancelledIntegrationEvent: Handler(on_order_cancelled, batched=False),
+        OrderStatusChangedIntegrationEvent: Handler(
+            on_order_shipped, batched=False, acts_on=is_shipment
+        ),
+    },
+    before_batch=before_batch,
+)

@@ -350,7 +350,7 @@ def in_process_worker(count: int, out: Path) -> None:
         started = time.perf_counter()
         for value in values:
             event = decode_event(value)
-            event_apply(event, handlers[type(event.payload)])
+            event_apply(event, handlers)
         return time.perf_counter() - started
 
     def batched(values: list[bytes]) -> float:

@@ -108,23 +108,28 @@ class OrderListCreateApi(generics.ListAPIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        fields = {
-            "customer_id": data["customer_id"],
-            "lines": [services.OrderLineInput(**line) for line in data["lines"]],
-            "shipping_address": data["shipping_address"],
-            "note": data["note"],
-        }
+        lines = [services.OrderLineInput(**line) for line in data["lines"]]
         key = request.headers.get("Idempotency-Key")
         headers = {}
         if key is None:
-            order = services.order_create(**fields)
+            order = services.order_create(
+                customer_id=data["customer_id"],
+                lines=lines,
+                shipping_address=data["shipping_address"],
+                note=data["note"],
+            )
         else:
             if not 1 <= len(key) <= 255:
                 raise serializers.ValidationError(
                     {"Idempotency-Key": "Use 1 to 255 characters, e.g. a UUID."}
                 )
             order, created = services.order_create_idempotent(
-                idempotency_key=key, request_fingerprint=_fingerprint(data), **fields
+                idempotency_key=key,
+                request_fingerprint=_fingerprint(data),
+                customer_id=data["customer_id"],
+                lines=lines,
+                shipping_address=data["shipping_address"],
+                note=data["note"],
             )
             if not created:
                 headers["Idempotent-Replayed"] = "true"

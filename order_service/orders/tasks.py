@@ -5,13 +5,13 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from order_service.orders import services
+from order_service.orders import sweeper
 
 
 @shared_task(name="orders.settle_stuck_orders", ignore_result=True)
 def settle_stuck_orders() -> dict[str, int]:
     """Re-send or settle saga steps that got no answer in time."""
-    return services.orders_settle_stuck(
+    return sweeper.orders_settle_stuck(
         timeout=timedelta(seconds=settings.ORDER_SAGA_TIMEOUT_SECONDS),
         max_retries=settings.ORDER_SAGA_MAX_RETRIES,
     )

@@ -2,6 +2,7 @@
 
 from shared_events.contracts.base import Contract
 from shared_events.contracts.inventory import (
+    ReasonCode,
     ReservationFailedIntegrationEvent,
     ReservedLine,
     StockDepletedIntegrationEvent,
@@ -15,6 +16,7 @@ from shared_events.contracts.orders import (
     OrderCreatedIntegrationEvent,
     OrderLine,
     OrderStatusChangedIntegrationEvent,
+    OrderStatusName,
 )
 
 __all__ = [
@@ -23,6 +25,8 @@ __all__ = [
     "OrderCreatedIntegrationEvent",
     "OrderLine",
     "OrderStatusChangedIntegrationEvent",
+    "OrderStatusName",
+    "ReasonCode",
     "ReservationFailedIntegrationEvent",
     "ReservedLine",
     "StockDepletedIntegrationEvent",

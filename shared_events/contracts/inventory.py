@@ -1,8 +1,9 @@
 """Events published by the Inventory Service."""
 
+import enum
 import uuid
 from decimal import Decimal
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
@@ -10,6 +11,14 @@ from shared_events.contracts.base import Contract
 from shared_events.contracts.orders import Quantity, Sku
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+
+class ReasonCode(enum.StrEnum):
+    """Why inventory reserved nothing for an order."""
+
+    UNKNOWN_SKU = "unknown_sku"
+    INSUFFICIENT_STOCK = "insufficient_stock"
+    ORDER_CANCELLED = "order_cancelled"
 
 
 class ReservedLine(Contract):
@@ -45,7 +54,7 @@ class ReservationFailedIntegrationEvent(Contract):
     event_version: ClassVar[int] = 1
 
     order_id: uuid.UUID
-    reason_code: Literal["unknown_sku", "insufficient_stock", "order_cancelled"]
+    reason_code: ReasonCode
     reason: str
     sku: str | None = None
 

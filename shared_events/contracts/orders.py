@@ -1,5 +1,6 @@
 """Events published by the Order Service."""
 
+import enum
 import uuid
 from typing import Annotated, ClassVar
 
@@ -11,6 +12,17 @@ from shared_events.contracts.base import Contract
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
 Quantity = Annotated[int, Field(ge=1, le=10_000)]
+
+
+class OrderStatusName(enum.StrEnum):
+    """The statuses an order announces; the Inventory Service acts on `shipped`."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+    SHIPPED = "shipped"
 
 
 class OrderLine(Contract):
@@ -41,8 +53,8 @@ class OrderStatusChangedIntegrationEvent(_OrderEvent):
     event_type: ClassVar[str] = "OrderStatusChangedIntegrationEvent"
     event_version: ClassVar[int] = 1
 
-    old_status: str | None
-    new_status: str
+    old_status: OrderStatusName | None
+    new_status: OrderStatusName
     reason: str = ""
 
 

@@ -2,13 +2,16 @@
 
 import dataclasses
 import functools
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from shared_events.kafka.config import KafkaSettings
 from shared_events.topics import topic_name
+
+if TYPE_CHECKING:
+    from shared_events.django.inbox import EventHandlers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,8 +26,9 @@ class EventsConfig:
     retention_days: int
     kafka: KafkaSettings
 
-    def handlers(self) -> dict[type, Any]:
-        return dict(import_string(self.handlers_path))
+    def handlers(self) -> "EventHandlers":
+        handlers: EventHandlers = import_string(self.handlers_path)
+        return handlers
 
 
 @functools.cache

@@ -7,14 +7,14 @@ the trace of its `traceparent` in a span of its own.
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Message
 from opentelemetry.trace import SpanKind
 
-from shared_events.django.inbox import Handler, Outcome, events_apply
+from shared_events.django.inbox import EventHandlers, Outcome, events_apply
 from shared_events.observability.logging import log_context_bind, message_log_context
 from shared_events.observability.metrics import (
     EVENT_BATCHES_SPLIT,
@@ -32,7 +32,7 @@ logger = logging.getLogger("shared_events.consumer")
 
 
 def event_messages_process(
-    messages: Sequence[Message], *, handlers: Mapping[type, Handler]
+    messages: Sequence[Message], *, handlers: EventHandlers
 ) -> list[Outcome]:
     """Apply the messages' events in one transaction; all of them, or none if one fails."""
     started = time.perf_counter()
@@ -57,7 +57,7 @@ def event_messages_process(
     return outcomes
 
 
-def event_message_process(message: Message, *, handlers: Mapping[type, Handler]) -> Outcome:
+def event_message_process(message: Message, *, handlers: EventHandlers) -> Outcome:
     """Apply one message's event with its handler; return applied, duplicate or skipped."""
     label = message_event_type(message)
     started = time.perf_counter()

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from shared_events.django import sql
 from shared_events.django.conf import events_config
 from shared_events.django.models import OutboxMessage, ProcessedEvent
 from shared_events.headers import relay_headers
@@ -33,18 +34,6 @@ RELAY_LOCK_KEY = zlib.crc32(b"shared_events.outbox_relay")
 LOCK_NOT_AVAILABLE = "55P03"
 
 
-_RELAY_COLUMNS = (
-    "id",
-    "topic",
-    "message_key",
-    "body",
-    "event_type",
-    "event_version",
-    "correlation_id",
-    "event_id",
-    "traceparent",
-    "next_attempt_at",
-)
 MAX_BACKOFF_SECONDS = 60
 
 
@@ -67,66 +56,49 @@ def relay_outbox_batch(
 ) -> RelayResult:
     """Publish the oldest unpublished rows, up to `batch_size`, under the relay lock."""
     config = events_config()
-    table = OutboxMessage._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic():
         try:
-            # One round trip: wait at most lock_timeout_ms for the lock, then read the
-            # batch. Plain SQL: the ORM's query building cost as much as the whole send.
-            cursor.execute(
-                "SET LOCAL lock_timeout = %s; SELECT pg_advisory_xact_lock(%s);"
-                f" SET LOCAL lock_timeout = 0; SELECT {', '.join(_RELAY_COLUMNS)} FROM {table}"
-                " WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT %s",
-                [f"{lock_timeout_ms}ms", RELAY_LOCK_KEY, batch_size],
+            rows = sql.relay_lock_and_read(
+                lock_key=RELAY_LOCK_KEY, lock_timeout_ms=lock_timeout_ms, limit=batch_size
             )
         except OperationalError as exc:
             if getattr(exc.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
                 raise
             transaction.set_rollback(True)
             return RelayResult(busy=True)
-        rows = cursor.fetchall()
         if not rows:
             return RelayResult()
-        retry_at = rows[0][-1]
+        retry_at = rows[0].next_attempt_at
         if retry_at is not None and retry_at > timezone.now():
             # The oldest row is backing off; sending newer ones first would reorder them.
             return RelayResult(backing_off=True)
-        messages = [_outgoing_message(row) for row in rows]
-        reports = producer.publish_batch(messages)
+        reports = producer.publish_batch([_outgoing_message(row) for row in rows])
+        sent = list(zip(rows, reports, strict=True))
         events_published_record(
-            [row[4] for row, report in zip(rows, reports, strict=True) if report.delivered],
-            failed=[
-                row[4] for row, report in zip(rows, reports, strict=True) if not report.delivered
-            ],
+            [row.event_type for row, report in sent if report.delivered],
+            failed=[row.event_type for row, report in sent if not report.delivered],
         )
-        delivered = [row[0] for row, report in zip(rows, reports, strict=True) if report.delivered]
-        failed = [
-            (row[0], report)
-            for row, report in zip(rows, reports, strict=True)
-            if not report.delivered
-        ]
+        delivered = [row.id for row, report in sent if report.delivered]
+        failed = [(row.id, report) for row, report in sent if not report.delivered]
         if delivered:
-            cursor.execute(
-                f"UPDATE {table} SET published_at = %s, next_attempt_at = NULL WHERE id = ANY(%s)",
-                [timezone.now(), delivered],
-            )
+            sql.outbox_mark_published(delivered, at=timezone.now())
         if failed:
             _record_failures(failed, max_attempts=config.outbox_max_attempts)
         return RelayResult(published=len(delivered), failed=len(failed))
 
 
-def _outgoing_message(row: tuple) -> OutgoingMessage:
-    """The Kafka message for one outbox row (columns in `_RELAY_COLUMNS` order)."""
-    _id, topic, key, body, event_type, version, correlation_id, event_id, traceparent, _ = row
+def _outgoing_message(row: sql.RelayRow) -> OutgoingMessage:
+    """The Kafka message for one outbox row."""
     return OutgoingMessage(
-        topic=topic,
-        key=key.encode(),
-        value=body.encode(),
+        topic=row.topic,
+        key=row.message_key.encode(),
+        value=row.body.encode(),
         headers=relay_headers(
-            event_type=event_type,
-            event_version=version,
-            correlation_id=correlation_id,
-            event_id=event_id,
-            traceparent=traceparent,
+            event_type=row.event_type,
+            event_version=row.event_version,
+            correlation_id=row.correlation_id,
+            event_id=row.event_id,
+            traceparent=row.traceparent,
         ),
     )
 
@@ -134,26 +106,17 @@ def _outgoing_message(row: tuple) -> OutgoingMessage:
 def _record_failures(failed: list[tuple[int, DeliveryReport]], *, max_attempts: int) -> None:
     """Count the attempt, keep the error, back off; park rows Kafka refuses outright."""
     logger.warning("kafka did not take %d outbox row(s): %s", len(failed), failed[0][1].error)
-    with connection.cursor() as cursor:
-        for permanent in (False, True):
-            ids = [row_id for row_id, report in failed if report.permanent is permanent]
-            if not ids:
-                continue
-            error = next(r.error for _, r in failed if r.permanent is permanent)
+    for permanent in (False, True):
+        ids = [row_id for row_id, report in failed if report.permanent is permanent]
+        if not ids:
+            continue
+        sql.outbox_attempt_failed(
+            ids,
+            error=next(r.error for _, r in failed if r.permanent is permanent),
+            max_backoff_seconds=MAX_BACKOFF_SECONDS,
             # An unreachable broker never parks a row: it drains by itself once Kafka is back.
-            park = "CASE WHEN attempts + 1 >= %s THEN now() END" if permanent else "NULL"
-            cursor.execute(
-                f"""
-                UPDATE {OutboxMessage._meta.db_table}
-                   SET attempts = attempts + 1,
-                       last_error = %s,
-                       next_attempt_at = now()
-                           + LEAST(power(2, attempts), %s) * interval '1 second',
-                       failed_at = {park}
-                 WHERE id = ANY(%s)
-                """,
-                [error, MAX_BACKOFF_SECONDS, *([max_attempts] if permanent else []), ids],
-            )
+            park_after_attempts=max_attempts if permanent else None,
+        )
 
 
 def relay_outbox(
@@ -215,8 +178,7 @@ def relay_follow(*, stop: threading.Event, idle_seconds: float = FOLLOW_IDLE_SEC
 def _listen() -> Any:
     """Connect and LISTEN; return the psycopg2 connection that will be notified."""
     connection.ensure_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(f"LISTEN {OUTBOX_CHANNEL}")
+    sql.outbox_listen(OUTBOX_CHANNEL)
     logger.info("relay following the outbox (LISTEN %s)", OUTBOX_CHANNEL)
     return connection.connection
 

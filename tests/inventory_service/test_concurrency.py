@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.db import connection
 
-from inventory_service.stock import services
+from inventory_service.stock import reactions
 from inventory_service.stock.handlers import HANDLERS
 from inventory_service.stock.models import Product, Reservation, ReservationStatus
 from shared_events.contracts import (
@@ -35,7 +35,7 @@ def test_concurrent_orders_for_one_sku_reserve_exactly_the_stock():
             order_id=order_id, customer_id="c", lines=tuple(lines)
         )
         try:
-            event_apply(event(payload), HANDLERS[OrderCreatedIntegrationEvent])
+            event_apply(event(payload), HANDLERS)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -65,7 +65,7 @@ def test_two_batches_crossing_over_the_same_products_do_not_deadlock(monkeypatch
     x = product_create(sku="CROSS-X", available_quantity=10)
     y = product_create(sku="CROSS-Y", available_quantity=10)
     halfway = threading.Barrier(2)
-    release = services.stock_release
+    release = reactions.stock_release
 
     def release_when_both_are_halfway(**kwargs):  # type: ignore[no-untyped-def]
         # When the other batch is waiting for this one's locks instead, nobody comes: go on.
@@ -73,7 +73,7 @@ def test_two_batches_crossing_over_the_same_products_do_not_deadlock(monkeypatch
             halfway.wait(timeout=2)
         return release(**kwargs)
 
-    monkeypatch.setattr(services, "stock_release", release_when_both_are_halfway)
+    monkeypatch.setattr(reactions, "stock_release", release_when_both_are_halfway)
 
     def created(sku: str) -> OrderCreatedIntegrationEvent:
         return OrderCreatedIntegrationEvent(

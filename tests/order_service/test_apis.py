@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
-from order_service.orders import services
+from order_service.orders import reactions
 from order_service.orders.apis import OrderLineOutputSerializer, OrderOutputSerializer
 from order_service.orders.models import Order
 from service_platform.api import OutputSerializer
@@ -121,9 +121,9 @@ def test_a_new_order_is_answered_as_it_reads_back(client):
 
 def _confirmed_order() -> Order:
     order = order_create()
-    services.orders_confirm(
+    reactions.orders_confirm(
         reservations=[
-            services.StockReservation(
+            reactions.StockReservation(
                 order_id=order.id,
                 total_amount=Decimal("203.50"),
                 lines=(

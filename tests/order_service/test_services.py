@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from order_service.orders import services
+from order_service.orders import services, sweeper
 from order_service.orders.handlers import HANDLERS
 from order_service.orders.models import Order
 from order_service.orders.statuses import OrderStatus
@@ -43,7 +43,7 @@ def _reserved(order: Order) -> StockReservedIntegrationEvent:
 
 
 def _apply(payload, event_id=None) -> bool:  # type: ignore[no-untyped-def]
-    return event_apply(event(payload, event_id=event_id), HANDLERS[type(payload)])
+    return event_apply(event(payload, event_id=event_id), HANDLERS)
 
 
 def test_creating_an_order_writes_it_and_its_event_together():
@@ -194,12 +194,12 @@ def test_a_stuck_pending_order_is_asked_about_again_then_cancelled_with_a_reason
     # when inventory never answers, the question is re-sent max_retries times
     for _ in range(2):
         time_passes()
-        assert services.orders_settle_stuck(timeout=timeout, max_retries=2)["reasked"] == 1
+        assert sweeper.orders_settle_stuck(timeout=timeout, max_retries=2)["reasked"] == 1
     assert [t for t, _ in _events_for(order)].count("OrderCreatedIntegrationEvent") == 3
 
     # then the order is cancelled with a reason, which releases whatever inventory holds
     time_passes()
-    assert services.orders_settle_stuck(timeout=timeout, max_retries=2)["timed_out"] == 1
+    assert sweeper.orders_settle_stuck(timeout=timeout, max_retries=2)["timed_out"] == 1
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLING
     assert "did not answer" in order.status_reason
@@ -207,12 +207,12 @@ def test_a_stuck_pending_order_is_asked_about_again_then_cancelled_with_a_reason
 
     # and a cancellation with no confirmation is re-sent until inventory confirms
     time_passes()
-    assert services.orders_settle_stuck(timeout=timeout, max_retries=2)["recancelled"] == 1
+    assert sweeper.orders_settle_stuck(timeout=timeout, max_retries=2)["recancelled"] == 1
     _apply(StockLevelNormalizedIntegrationEvent(order_id=order.id))
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED
     time_passes()
-    assert services.orders_settle_stuck(timeout=timeout, max_retries=2) == {
+    assert sweeper.orders_settle_stuck(timeout=timeout, max_retries=2) == {
         "reasked": 0,
         "timed_out": 0,
         "recancelled": 0,
@@ -221,7 +221,7 @@ def test_a_stuck_pending_order_is_asked_about_again_then_cancelled_with_a_reason
 
 def test_orders_within_the_timeout_are_left_alone():
     order_create()
-    result = services.orders_settle_stuck(timeout=timedelta(minutes=5), max_retries=2)
+    result = sweeper.orders_settle_stuck(timeout=timedelta(minutes=5), max_retries=2)
     assert result == {"reasked": 0, "timed_out": 0, "recancelled": 0}
 
 

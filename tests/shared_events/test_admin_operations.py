@@ -14,7 +14,7 @@ from shared_events.contracts import (
 )
 from shared_events.django.consuming import event_message_process
 from shared_events.django.models import OutboxMessage
-from shared_events.django.outbox import outbox_publish
+from shared_events.django.outbox import outbox_append
 from tests.order_service.factories import order_create
 from tests.support.messages import event_message
 
@@ -31,7 +31,7 @@ def admin_client(client):
 def test_the_outbox_page_shows_the_backlog_and_failed_rows(admin_client):
     # given two pending rows and one parked as failed
     with transaction.atomic():
-        rows = outbox_publish(
+        rows = outbox_append(
             *[OrderCancelledIntegrationEvent(order_id=uuid.uuid4()) for _ in range(3)],
             correlation_id="admin-test",
         )

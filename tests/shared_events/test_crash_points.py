@@ -25,7 +25,7 @@ from shared_events.contracts import (
 )
 from shared_events.django.conf import events_config
 from shared_events.django.models import OutboxMessage, ProcessedEvent
-from shared_events.django.outbox import outbox_publish
+from shared_events.django.outbox import outbox_append
 from shared_events.django.relay import relay_outbox
 from shared_events.registry import envelope_for
 from tests.order_service.factories import order_create
@@ -62,7 +62,7 @@ def test_relay_killed_after_kafka_acknowledged_but_before_marking_loses_nothing(
     # given three committed outbox rows
     order_id = uuid.uuid4()
     with transaction.atomic():
-        rows = outbox_publish(
+        rows = outbox_append(
             *[OrderCancelledIntegrationEvent(order_id=order_id, reason=f"r{i}") for i in range(3)],
             correlation_id=str(order_id),
         )
@@ -113,6 +113,7 @@ def test_consumer_killed_around_its_commit_applies_the_event_exactly_once(kafka_
     )
     position = _produce(kafka_settings, answer.to_json_bytes(), key=str(order.id))
     consume = """
+        import dataclasses
         from django.core.management import call_command
         from order_service.orders.handlers import HANDLERS
         from shared_events.contracts import StockReservedIntegrationEvent
@@ -120,8 +121,10 @@ def test_consumer_killed_around_its_commit_applies_the_event_exactly_once(kafka_
         def die(*_args):
             os.kill(os.getpid(), signal.SIGKILL)
         if MOMENT == "before_commit":  # the effect is written, its transaction still open
-            handler = HANDLERS[StockReservedIntegrationEvent]
-            HANDLERS[StockReservedIntegrationEvent] = lambda event: (handler(event), die())
+            handler = HANDLERS.by_type[StockReservedIntegrationEvent]
+            HANDLERS.by_type[StockReservedIntegrationEvent] = dataclasses.replace(
+                handler, apply=lambda events: (handler.apply(events), die())
+            )
         else:  # the transaction committed, the offset not yet
             ConsumerLoop._mark_done = die
         call_command("consume_events")

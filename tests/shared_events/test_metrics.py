@@ -14,7 +14,7 @@ from shared_events.contracts import (
     StockLevelNormalizedIntegrationEvent,
 )
 from shared_events.django.consuming import event_message_process
-from shared_events.django.outbox import outbox_publish
+from shared_events.django.outbox import outbox_append
 from shared_events.django.relay import relay_outbox
 from shared_events.errors import EventDecodeError
 from shared_events.observability.metrics import metrics_server_start
@@ -32,7 +32,7 @@ def _sample(name: str, **labels: str) -> float:
 def test_relaying_counts_published_events_by_type(kafka_settings):
     before = _sample("saga_events_published_total", event_type="OrderCancelledIntegrationEvent")
     with transaction.atomic():
-        outbox_publish(
+        outbox_append(
             *[OrderCancelledIntegrationEvent(order_id=uuid.uuid4()) for _ in range(3)],
             correlation_id="metrics-test",
         )

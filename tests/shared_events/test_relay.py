@@ -14,7 +14,7 @@ from django.utils import timezone
 from shared_events.contracts import OrderCancelledIntegrationEvent
 from shared_events.django.conf import events_config
 from shared_events.django.models import OutboxMessage, ProcessedEvent
-from shared_events.django.outbox import outbox_publish
+from shared_events.django.outbox import outbox_append
 from shared_events.django.relay import (
     RELAY_LOCK_KEY,
     events_purge,
@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.kafka]
 
 def _publish_cancellations(order_id: uuid.UUID, count: int) -> list[OutboxMessage]:
     with transaction.atomic():
-        return outbox_publish(
+        return outbox_append(
             *[
                 OrderCancelledIntegrationEvent(order_id=order_id, reason=f"r{i}")
                 for i in range(count)
@@ -42,9 +42,9 @@ def _publish_cancellations(order_id: uuid.UUID, count: int) -> list[OutboxMessag
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outbox_publish_refuses_to_run_outside_a_transaction():
+def test_outbox_append_refuses_to_run_outside_a_transaction():
     with pytest.raises(RuntimeError, match="inside the transaction"):
-        outbox_publish(OrderCancelledIntegrationEvent(order_id=uuid.uuid4()))
+        outbox_append(OrderCancelledIntegrationEvent(order_id=uuid.uuid4()))
 
 
 def test_relay_publishes_rows_in_order_with_key_and_headers_then_marks_them(kafka_settings):
@@ -132,7 +132,7 @@ def test_an_unreachable_broker_backs_off_and_never_parks_rows(kafka_settings):
 def test_a_message_kafka_refuses_is_parked_the_rest_flow_and_it_can_be_redriven(kafka_settings):
     # given a row too large for the producer, followed by a normal one
     with transaction.atomic():
-        [big] = outbox_publish(
+        [big] = outbox_append(
             OrderCancelledIntegrationEvent(order_id=uuid.uuid4(), reason="x" * 5000)
         )
     [small] = _publish_cancellations(uuid.uuid4(), 1)
