@@ -14,6 +14,7 @@ from manage_scripts.stack.launch import StackProcess
 from manage_scripts.stack.supervision import supervisorctl
 from shared_events.kafka.config import KafkaSettings
 
+# ROOT stays importable from here: the fault tests take it with Api and running_stack.
 __all__ = ["ROOT", "Api", "Stack", "running_stack"]
 
 
