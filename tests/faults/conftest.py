@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.load import port_open
 from tests.support.stack import ROOT, Api, running_stack
 
 MUTANTS = {"lose-events": Path(__file__).parent / "mutants"}
@@ -42,6 +43,10 @@ def stack():
         "DEMO_USERNAME": USER,
         "DEMO_PASSWORD": PASSWORD,
     }
+    # The stack must start its own servers: one found already listening (another fault
+    # run on this machine) would be shared, and killed under the other's feet.
+    busy = [port for port in (25432, 26379, 29092, 48001, 48002) if port_open(port)]
+    assert not busy, f"ports {busy} are in use: is another fault-suite run going on?"
     mutant = os.environ.get("FAULTS_MUTANT", "")
     if mutant:
         assert mutant in MUTANTS, f"FAULTS_MUTANT must be one of {sorted(MUTANTS)}"

@@ -65,7 +65,7 @@ def test_flash_sale_sells_exactly_the_stock(stack, orders, inventory):
         ledger,
         [sku],
         rate=10_000,
-        clients=16,
+        clients=10,
         cancel_every=10**9,
         limit=500,
         expected=frozenset({"confirmed", "rejected"}),
