@@ -2,7 +2,7 @@
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -57,7 +57,7 @@ class EventProducer:
         """Produce every message, flush once, and report each one's delivery."""
         reports = [DeliveryReport() for _ in messages]
 
-        def on_delivery(report: DeliveryReport):  # type: ignore[no-untyped-def]
+        def on_delivery(report: DeliveryReport) -> Callable[[KafkaError | None, Message], None]:
             def callback(err: KafkaError | None, _msg: Message) -> None:
                 if err is None:
                     report.delivered, report.error = True, ""
