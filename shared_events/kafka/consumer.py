@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
@@ -99,6 +99,8 @@ class ConsumerLoop:
         poll_timeout: float = 0.5,
         commit_interval: float = 0.1,
         instance_id: str = "",
+        new_consumer: Callable[[dict[str, Any]], Consumer] = Consumer,
+        new_producer: Callable[[KafkaSettings], EventProducer] = EventProducer,
     ) -> None:
         self._settings = settings
         self._group_id = group_id
@@ -111,6 +113,9 @@ class ConsumerLoop:
         self._commit_interval = commit_interval
         self._next_commit_at = 0.0
         self._instance_id = instance_id
+        # The Kafka clients it makes when it runs (fakes in unit tests).
+        self._new_consumer = new_consumer
+        self._new_producer = new_producer
         self._stopping = False
         self._pending: dict[tuple[str, int], int] = {}
         self._consumer: Consumer | None = None
@@ -123,10 +128,10 @@ class ConsumerLoop:
         self._stopping = True
 
     def run(self) -> None:
-        consumer = self._consumer = Consumer(
+        consumer = self._consumer = self._new_consumer(
             self._settings.consumer_config(self._group_id, instance_id=self._instance_id)
         )
-        self._dead_letters = EventProducer(self._settings)
+        self._dead_letters = self._new_producer(self._settings)
         consumer.subscribe(self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
         logger.info("consuming %s as group %s", ", ".join(self._topics), self._group_id)
         try:

@@ -48,8 +48,11 @@ class DeliveryReport:
 class EventProducer:
     """An idempotent producer that sends a batch and waits for Kafka to acknowledge it."""
 
-    def __init__(self, settings: KafkaSettings, **overrides: object) -> None:
-        self._producer = Producer({**settings.producer_config(), **overrides})
+    def __init__(
+        self, settings: KafkaSettings, *, client: Producer | None = None, **overrides: object
+    ) -> None:
+        # `client` replaces the Kafka client, e.g. with a fake in unit tests.
+        self._producer = client or Producer({**settings.producer_config(), **overrides})
 
     def publish_batch(
         self, messages: Sequence[OutgoingMessage], *, timeout: float = 20.0
