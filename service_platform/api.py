@@ -12,7 +12,7 @@ from rest_framework.views import exception_handler
 class ApplicationError(Exception):
     """A request that the domain refuses; `extra` carries machine-readable details."""
 
-    http_status = status.HTTP_400_BAD_REQUEST
+    http_status: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)

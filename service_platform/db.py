@@ -27,7 +27,8 @@ def saved_instance(
         queryset = getattr(instance, name).all()
         queryset._result_cache = list(related)
         queryset._prefetch_done = True
-        instance._prefetched_objects_cache = {
+        # Django's private prefetch cache: the stubs do not declare it.
+        instance._prefetched_objects_cache = {  # type: ignore[attr-defined]
             **getattr(instance, "_prefetched_objects_cache", {}),
             name: queryset,
         }

@@ -7,7 +7,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import View
 from health_check import Database, HealthCheck
 from health_check.contrib.redis import Redis
@@ -51,8 +51,8 @@ class ReadinessView(HealthCheckView):
         KafkaBroker,
     )
 
-    async def get(self, request: HttpRequest, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def, override]
-        response = await super().get(request, *args, **kwargs)
+    async def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: HttpResponse = await super().get(request, *args, **kwargs)
         if response.status_code == 500:
             response.status_code = 503
         return response

@@ -7,6 +7,8 @@ up on a message; a replay adds `dlq.replay.of`.
 
 import uuid
 
+from confluent_kafka import Message
+
 # The event's own headers, copied from its envelope by the relay.
 EVENT_TYPE = "event_type"
 EVENT_VERSION = "event_version"
@@ -33,7 +35,9 @@ DLQ_REPLAY_OF = "dlq.replay.of"
 LOG_CONTEXT_HEADERS = (CORRELATION_ID, EVENT_ID, EVENT_TYPE)
 TRACE_CONTEXT_HEADERS = (TRACEPARENT, TRACESTATE)
 
-Headers = list[tuple[str, bytes]]
+# As the Kafka client gives and takes them (a header's value may be missing).
+Header = tuple[str, str | bytes | None]
+Headers = list[Header]
 
 
 def relay_headers(
@@ -45,7 +49,7 @@ def relay_headers(
     traceparent: str = "",
 ) -> Headers:
     """The headers the relay sends with an outbox row."""
-    headers = [
+    headers: Headers = [
         (EVENT_TYPE, event_type.encode()),
         (EVENT_VERSION, str(event_version).encode()),
         (CORRELATION_ID, correlation_id.encode()),
@@ -56,9 +60,17 @@ def relay_headers(
     return headers
 
 
-def header_value(headers: Headers | None, name: str) -> bytes | None:
+def message_headers(message: Message) -> Headers:
+    """A consumed message's headers, in order (the client may also give them as a dict)."""
+    raw = message.headers()
+    if isinstance(raw, dict):
+        return list(raw.items())
+    return raw or []
+
+
+def header_value(headers: Headers, name: str) -> str | bytes | None:
     """The first value of header `name`, or None."""
-    for key, value in headers or []:
+    for key, value in headers:
         if key == name:
             return value
     return None

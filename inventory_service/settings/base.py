@@ -1,6 +1,7 @@
 """Inventory Service settings shared by every environment."""
 
-from service_platform.settings.celery import celery_settings
+from service_platform.settings.celery import *  # noqa: F403
+from service_platform.settings.celery import celery_beat_schedule
 from service_platform.settings.common import *  # noqa: F403
 from service_platform.settings.common import (
     INSTALLED_APPS,
@@ -36,11 +37,8 @@ SHARED_EVENTS = {
     "OUTBOX_MAX_ATTEMPTS": env.int("OUTBOX_MAX_ATTEMPTS", default=5),
 }
 
-globals().update(
-    celery_settings(
-        broker_url=env.str("INVENTORY_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/1")
-    )
-)
+CELERY_BROKER_URL = env.str("INVENTORY_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/1")
+CELERY_BEAT_SCHEDULE = celery_beat_schedule()
 LOGGING = logging_settings(
     level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="text")
 )

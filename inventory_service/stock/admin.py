@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -12,10 +14,10 @@ class LowStockFilter(admin.SimpleListFilter):
     title = "stock level"
     parameter_name = "low_stock"
 
-    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("yes", "at or below threshold"), ("no", "above threshold")]
 
-    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "yes":
             return queryset.filter(available_quantity__lte=F("low_stock_threshold"))
         if self.value() == "no":
@@ -46,11 +48,11 @@ class ProductAdmin(admin.ModelAdmin):
     action_form = RestockForm
     actions = ["restock"]
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> list[str]:
         stock = ["available_quantity", "reserved_quantity", "sold_quantity", "received_quantity"]
         return ["sku", *stock] if obj else stock[1:]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
         if change:
             services.product_update(
                 sku=obj.sku,

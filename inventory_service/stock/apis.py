@@ -1,5 +1,8 @@
 """Product HTTP API: each view decodes input, calls one service or selector, encodes output."""
 
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
@@ -54,12 +57,12 @@ class ProductListCreateApi(generics.ListAPIView):
 
     serializer_class = ProductOutputSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Product]:
         filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return selectors.product_list(**filters.validated_data)
 
-    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         if self.request.method == "POST":
             return self.InputSerializer
         return ProductOutputSerializer

@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -44,7 +47,7 @@ class OrderAdmin(admin.ModelAdmin):
             event_timeline(correlation_id=str(obj.id), producer=events_config().service_name)
         )
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: Order, form: Any, change: bool) -> None:
         services.order_update(order_id=obj.id, shipping_address=obj.shipping_address, note=obj.note)
 
     @admin.action(description="Ship selected confirmed orders")
@@ -55,7 +58,13 @@ class OrderAdmin(admin.ModelAdmin):
     def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._apply(request, queryset, services.order_cancel, "being cancelled")
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[Order], action, done: str) -> None:  # type: ignore[no-untyped-def]
+    def _apply(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Order],
+        action: Callable[..., Order],
+        done: str,
+    ) -> None:
         succeeded = 0
         for order_id in queryset.values_list("id", flat=True):
             try:

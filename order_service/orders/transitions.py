@@ -18,7 +18,7 @@ from order_service.orders import metrics as order_metrics
 from order_service.orders import sql
 from order_service.orders.models import Order
 from order_service.orders.statuses import OrderStatus, can_transition
-from shared_events.contracts import OrderStatusChangedIntegrationEvent
+from shared_events.contracts import OrderStatusChangedIntegrationEvent, OrderStatusName
 from shared_events.django.outbox import OutboxEntry, outbox_append_entries
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,9 @@ def status_change(change: StatusChange) -> OutboxEntry:
         extra={"correlation_id": str(order.id)},
     )
     event = OrderStatusChangedIntegrationEvent(
-        order_id=order.id, old_status=old_status, new_status=new_status, reason=change.reason
+        order_id=order.id,
+        old_status=OrderStatusName(old_status),
+        new_status=OrderStatusName(new_status),
+        reason=change.reason,
     )
     return event, str(order.id), change.causation_id

@@ -1,6 +1,7 @@
 """Order Service settings shared by every environment."""
 
-from service_platform.settings.celery import celery_settings
+from service_platform.settings.celery import *  # noqa: F403
+from service_platform.settings.celery import celery_beat_schedule
 from service_platform.settings.common import *  # noqa: F403
 from service_platform.settings.common import (
     INSTALLED_APPS,
@@ -41,17 +42,15 @@ ORDER_SAGA_TIMEOUT_SECONDS = env.int("ORDER_SAGA_TIMEOUT_SECONDS", default=60)
 ORDER_SAGA_MAX_RETRIES = env.int("ORDER_SAGA_MAX_RETRIES", default=3)
 _settle_every = max(ORDER_SAGA_TIMEOUT_SECONDS / 4, 1.0)
 
-globals().update(
-    celery_settings(
-        broker_url=env.str("ORDER_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0"),
-        extra_schedule={
-            "settle-stuck-orders": {
-                "task": "orders.settle_stuck_orders",
-                "schedule": _settle_every,
-                "options": {"expires": _settle_every},
-            },
+CELERY_BROKER_URL = env.str("ORDER_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BEAT_SCHEDULE = celery_beat_schedule(
+    extra={
+        "settle-stuck-orders": {
+            "task": "orders.settle_stuck_orders",
+            "schedule": _settle_every,
+            "options": {"expires": _settle_every},
         },
-    )
+    },
 )
 LOGGING = logging_settings(
     level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="text")

@@ -15,10 +15,10 @@ class OutboxStatusFilter(admin.SimpleListFilter):
     title = "status"
     parameter_name = "status"
 
-    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("pending", "pending"), ("failed", "failed"), ("published", "published")]
 
-    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
         if value == "pending":
             return queryset.filter(published_at__isnull=True, failed_at__isnull=True)
@@ -99,10 +99,10 @@ class ReplayedFilter(admin.SimpleListFilter):
     title = "replayed"
     parameter_name = "replayed"
 
-    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("no", "not replayed"), ("yes", "replayed")]
 
-    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "no":
             return queryset.filter(replayed_at__isnull=True)
         if self.value() == "yes":

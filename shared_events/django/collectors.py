@@ -41,12 +41,11 @@ class DeadLetterCollector(CachedCollector):
     """Dead letters stored by this service, replayed or not, per original topic and error."""
 
     def compute(self) -> Iterable[Metric]:
-        rows = (
+        rows = list(
             DeadLetter.objects.values("original_topic", "error_class")
             .annotate(unreplayed=Count("id", filter=Q(replayed_at__isnull=True)), total=Count("id"))
             .order_by()
         )
-        rows = list(rows)
         yield labelled_gauge(
             "saga_dead_letters",
             "Dead letters stored for browsing and replay, by state.",

@@ -15,6 +15,7 @@ from confluent_kafka import Message
 from opentelemetry.trace import SpanKind
 
 from shared_events.django.inbox import EventHandlers, Outcome, events_apply
+from shared_events.headers import message_headers
 from shared_events.observability.logging import log_context_bind, message_log_context
 from shared_events.observability.metrics import (
     EVENT_BATCHES_SPLIT,
@@ -63,7 +64,7 @@ def event_message_process(message: Message, *, handlers: EventHandlers) -> Outco
     started = time.perf_counter()
     try:
         with span_from(
-            message_trace_carrier(message.headers()),
+            message_trace_carrier(message_headers(message)),
             f"consume {label}",
             kind=SpanKind.CONSUMER,
             attributes=_span_attributes(message),

@@ -22,6 +22,8 @@ from shared_events import headers
 from shared_events.django.conf import events_config
 from shared_events.django.models import DeadLetter
 from shared_events.errors import TransientEventError
+from shared_events.headers import Headers, message_headers
+from shared_events.kafka.consumer import message_position
 from shared_events.kafka.producer import EventProducer, OutgoingMessage
 
 logger = logging.getLogger(__name__)
@@ -29,18 +31,15 @@ logger = logging.getLogger(__name__)
 
 def dead_letter_store(message: Message) -> DeadLetter | None:
     """Store one message read from a dead-letter topic; None if it was stored before."""
-    raw_headers = [(k, v or b"") for k, v in message.headers() or []]
-    dlq = {
-        k: v.decode(errors="replace")
-        for k, v in raw_headers
-        if k.startswith(headers.DEAD_LETTER_PREFIX)
-    }
-    plain = {k: v.decode(errors="replace") for k, v in raw_headers}
+    text_headers = [(k, _text(v)) for k, v in message_headers(message)]
+    dlq = {k: v for k, v in text_headers if k.startswith(headers.DEAD_LETTER_PREFIX)}
+    plain = dict(text_headers)
     envelope = _envelope_fields(message.value())
+    where = message_position(message)
     letter = DeadLetter(
-        topic=message.topic(),
-        partition=message.partition(),
-        offset=message.offset(),
+        topic=where.topic,
+        partition=where.partition,
+        offset=where.offset,
         original_topic=dlq.get(headers.DLQ_ORIGINAL_TOPIC, ""),
         original_partition=_int(dlq.get(headers.DLQ_ORIGINAL_PARTITION)),
         original_offset=_int(dlq.get(headers.DLQ_ORIGINAL_OFFSET)),
@@ -51,7 +50,7 @@ def dead_letter_store(message: Message) -> DeadLetter | None:
         failed_at=_datetime(dlq.get(headers.DLQ_FAILED_AT)),
         message_key=message.key(),
         value=message.value() or b"",
-        headers=[[k, v.decode(errors="replace")] for k, v in raw_headers],
+        headers=[[k, v] for k, v in text_headers],
         event_id=envelope.get("event_id") or plain.get(headers.EVENT_ID, ""),
         event_type=envelope.get("event_type") or plain.get(headers.EVENT_TYPE, ""),
         correlation_id=envelope.get("correlation_id") or plain.get(headers.CORRELATION_ID, ""),
@@ -143,7 +142,7 @@ def dead_letter_replay(
 
 def _replay_message(letter: DeadLetter) -> OutgoingMessage:
     # The original headers, without the previous failure's; where it came from is kept.
-    kept = [
+    kept: Headers = [
         (name, str(value).encode())
         for name, value in letter.headers
         if not str(name).startswith(headers.DEAD_LETTER_PREFIX)
@@ -171,6 +170,12 @@ def _envelope_fields(value: bytes | None) -> dict[str, str]:
         for key in ("event_id", "event_type", "correlation_id")
         if isinstance(data.get(key), str)
     }
+
+
+def _text(value: str | bytes | None) -> str:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value or ""
 
 
 def _int(raw: str | None) -> int | None:

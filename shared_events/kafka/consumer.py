@@ -10,11 +10,13 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from shared_events import headers
 from shared_events.errors import PermanentEventError, TransientEventError
+from shared_events.headers import Headers, message_headers
 from shared_events.kafka.config import KafkaSettings
 from shared_events.kafka.producer import EventProducer, OutgoingMessage
 from shared_events.observability.logging import log_context_clear, message_log_context
@@ -23,7 +25,7 @@ from shared_events.topics import dead_letter_topic
 
 logger = logging.getLogger(__name__)
 
-MessageProcessor = Callable[[Message], None]
+MessageProcessor = Callable[[Message], object]
 # Applies every message of a batch or, raising, none of them (one database transaction).
 BatchProcessor = Callable[[list[Message]], None]
 
@@ -42,10 +44,29 @@ class RetryPolicy:
     max_pause: float = 30.0
 
     def backoff(self, attempt: int) -> float:
-        return min(self.first_backoff * 2 ** (attempt - 1), self.max_backoff)
+        return min(self.first_backoff * 2.0 ** (attempt - 1), self.max_backoff)
 
     def pause(self, consecutive: int) -> float:
-        return min(self.first_pause * 2 ** (consecutive - 1), self.max_pause)
+        return min(self.first_pause * 2.0 ** (consecutive - 1), self.max_pause)
+
+
+class Position(NamedTuple):
+    """Where a consumed message sits."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    @property
+    def partition_key(self) -> tuple[str, int]:
+        return self.topic, self.partition
+
+
+def message_position(message: Message) -> Position:
+    """A consumed message's position (one that is not an error always has all three)."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    assert topic is not None and partition is not None and offset is not None
+    return Position(topic, partition, offset)
 
 
 class ConsumerFatalError(RuntimeError):
@@ -78,6 +99,8 @@ class ConsumerLoop:
         poll_timeout: float = 0.5,
         commit_interval: float = 0.1,
         instance_id: str = "",
+        new_consumer: Callable[[dict[str, Any]], Consumer] = Consumer,
+        new_producer: Callable[[KafkaSettings], EventProducer] = EventProducer,
     ) -> None:
         self._settings = settings
         self._group_id = group_id
@@ -90,6 +113,9 @@ class ConsumerLoop:
         self._commit_interval = commit_interval
         self._next_commit_at = 0.0
         self._instance_id = instance_id
+        # The Kafka clients it makes when it runs (fakes in unit tests).
+        self._new_consumer = new_consumer
+        self._new_producer = new_producer
         self._stopping = False
         self._pending: dict[tuple[str, int], int] = {}
         self._consumer: Consumer | None = None
@@ -102,10 +128,10 @@ class ConsumerLoop:
         self._stopping = True
 
     def run(self) -> None:
-        consumer = self._consumer = Consumer(
+        consumer = self._consumer = self._new_consumer(
             self._settings.consumer_config(self._group_id, instance_id=self._instance_id)
         )
-        self._dead_letters = EventProducer(self._settings)
+        self._dead_letters = self._new_producer(self._settings)
         consumer.subscribe(self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
         logger.info("consuming %s as group %s", ", ".join(self._topics), self._group_id)
         try:
@@ -136,10 +162,11 @@ class ConsumerLoop:
             return
         rewound: set[tuple[str, int]] = set()
         for message in messages:
-            if message.error():
-                self._log_client_error(message.error())
+            error = message.error()
+            if error is not None:
+                self._log_client_error(error)
                 continue
-            partition = (message.topic(), message.partition())
+            partition = message_position(message).partition_key
             if partition in rewound or self._paused_until is not None:
                 self._rewind(message, rewound)  # redelivered once resumed
                 continue
@@ -208,15 +235,16 @@ class ConsumerLoop:
     def _dead_letter(self, message: Message, error: BaseException, attempts: int) -> bool:
         """Publish the original bytes to the dead-letter topic; True once Kafka has them."""
         assert self._dead_letters is not None
-        topic = dead_letter_topic(message.topic())
-        dead_letter_headers = [
-            *(message.headers() or []),
+        position = message_position(message)
+        topic = dead_letter_topic(position.topic)
+        dead_letter_headers: Headers = [
+            *message_headers(message),
             (headers.DLQ_ERROR_CLASS, type(error).__name__.encode()),
             (headers.DLQ_ERROR_MESSAGE, str(error)[:2000].encode()),
             (headers.DLQ_CONSUMER_GROUP, self._group_id.encode()),
-            (headers.DLQ_ORIGINAL_TOPIC, message.topic().encode()),
-            (headers.DLQ_ORIGINAL_PARTITION, str(message.partition()).encode()),
-            (headers.DLQ_ORIGINAL_OFFSET, str(message.offset()).encode()),
+            (headers.DLQ_ORIGINAL_TOPIC, position.topic.encode()),
+            (headers.DLQ_ORIGINAL_PARTITION, str(position.partition).encode()),
+            (headers.DLQ_ORIGINAL_OFFSET, str(position.offset).encode()),
             (headers.DLQ_ATTEMPTS, str(attempts).encode()),
             (headers.DLQ_FAILED_AT, datetime.now(UTC).isoformat().encode()),
         ]
@@ -249,17 +277,16 @@ class ConsumerLoop:
         return True
 
     def _mark_done(self, message: Message) -> None:
-        self._pending[(message.topic(), message.partition())] = message.offset() + 1
+        position = message_position(message)
+        self._pending[position.partition_key] = position.offset + 1
 
     def _rewind(self, message: Message, rewound: set[tuple[str, int]]) -> None:
         """Make the partition start again at this message (once per partition and batch)."""
         assert self._consumer is not None
-        partition = (message.topic(), message.partition())
-        if partition not in rewound:
-            rewound.add(partition)
-            self._consumer.seek(
-                TopicPartition(message.topic(), message.partition(), message.offset())
-            )
+        position = message_position(message)
+        if position.partition_key not in rewound:
+            rewound.add(position.partition_key)
+            self._consumer.seek(TopicPartition(*position))
 
     def _pause_all(self) -> None:
         assert self._consumer is not None

@@ -2,7 +2,7 @@
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -48,8 +48,11 @@ class DeliveryReport:
 class EventProducer:
     """An idempotent producer that sends a batch and waits for Kafka to acknowledge it."""
 
-    def __init__(self, settings: KafkaSettings, **overrides: object) -> None:
-        self._producer = Producer({**settings.producer_config(), **overrides})
+    def __init__(
+        self, settings: KafkaSettings, *, client: Producer | None = None, **overrides: object
+    ) -> None:
+        # `client` replaces the Kafka client, e.g. with a fake in unit tests.
+        self._producer = client or Producer({**settings.producer_config(), **overrides})
 
     def publish_batch(
         self, messages: Sequence[OutgoingMessage], *, timeout: float = 20.0
@@ -57,7 +60,7 @@ class EventProducer:
         """Produce every message, flush once, and report each one's delivery."""
         reports = [DeliveryReport() for _ in messages]
 
-        def on_delivery(report: DeliveryReport):  # type: ignore[no-untyped-def]
+        def on_delivery(report: DeliveryReport) -> Callable[[KafkaError | None, Message], None]:
             def callback(err: KafkaError | None, _msg: Message) -> None:
                 if err is None:
                     report.delivered, report.error = True, ""

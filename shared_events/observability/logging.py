@@ -7,7 +7,7 @@ event id and type, request id, Kafka position) to each line.
 import structlog
 from confluent_kafka import Message
 
-from shared_events.headers import LOG_CONTEXT_HEADERS
+from shared_events.headers import LOG_CONTEXT_HEADERS, message_headers
 
 
 def log_context_bind(**values: object) -> None:
@@ -24,7 +24,7 @@ def log_context_clear() -> None:
 def message_log_context(message: Message) -> None:
     """Start a message's log context from its Kafka headers and position."""
     log_context_clear()
-    headers = dict(message.headers() or [])
+    headers = dict(message_headers(message))
     log_context_bind(
         kafka_topic=message.topic(),
         kafka_partition=message.partition(),

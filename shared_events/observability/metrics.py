@@ -30,7 +30,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from shared_events.headers import EVENT_TYPE, header_value
+from shared_events.headers import EVENT_TYPE, header_value, message_headers
 from shared_events.registry import CONTRACTS
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def event_type_label(event_type: str | bytes | None) -> str:
 
 
 def message_event_type(message: Message) -> str:
-    event_type = header_value(message.headers(), EVENT_TYPE)
+    event_type = header_value(message_headers(message), EVENT_TYPE)
     return "unknown" if event_type is None else event_type_label(event_type)
 
 

@@ -70,9 +70,9 @@ def span_from(
         context.detach(token)
 
 
-def message_trace_carrier(headers: Headers | None) -> dict[str, str]:
+def message_trace_carrier(headers: Headers) -> dict[str, str]:
     return {
         key: value.decode(errors="replace")
-        for key, value in headers or []
+        for key, value in headers
         if key in TRACE_CONTEXT_HEADERS and isinstance(value, bytes)
     }

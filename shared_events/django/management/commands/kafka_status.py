@@ -66,7 +66,7 @@ def status_text(status: ClusterStatus) -> str:
         _table(
             ["TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR", "EARLIEST", "LATEST", "MESSAGES"],
             [
-                [t.name, "-", "-", "-", "-", "-", "-", "missing"]
+                list[object]([t.name, "-", "-", "-", "-", "-", "-", "missing"])
                 for t in status.topics
                 if not t.exists
             ]
