@@ -9,7 +9,6 @@ import uuid
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
-from shared_events.kafka import consumer as consumer_module
 from shared_events.kafka.admin import topics_ensure
 from shared_events.kafka.consumer import ConsumerLoop
 from shared_events.topics import dead_letter_topic
@@ -71,16 +70,16 @@ class RebalancingConsumer:
         pass
 
 
-def test_a_commit_failed_by_a_rebalance_is_retried_not_fatal(kafka_settings, monkeypatch):
+def test_a_commit_failed_by_a_rebalance_is_retried_not_fatal(kafka_settings):
     # given a consumer whose first commit fails with REBALANCE_IN_PROGRESS
     fake = RebalancingConsumer({})
-    monkeypatch.setattr(consumer_module, "Consumer", lambda config: fake)
     processed: list[bytes] = []
     loop = ConsumerLoop(
         settings=kafka_settings,
         group_id="g",
         topics=["orders"],
         process=lambda m: processed.append(m.value()),
+        new_consumer=lambda config: fake,
     )
     thread = threading.Thread(target=loop.run, daemon=True)
 
