@@ -13,6 +13,10 @@ import time
 import urllib.parse
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared_events.kafka.config import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -86,7 +90,7 @@ class BenchEnv:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def kafka_settings(self, namespace: str):  # type: ignore[no-untyped-def]
+    def kafka_settings(self, namespace: str) -> "KafkaSettings":
         from shared_events.kafka.config import KafkaSettings
 
         return KafkaSettings.from_env(
