@@ -30,9 +30,10 @@ import psycopg2
 
 from manage_scripts.benchmarks import raw_kafka
 from manage_scripts.benchmarks.cpu import CpuSnapshot, pid_cpu_seconds
-from manage_scripts.benchmarks.isolation import ROOT, BenchEnv
+from manage_scripts.benchmarks.isolation import BenchEnv
 from manage_scripts.benchmarks.profiling import Profiler, summarize
 from manage_scripts.benchmarks.stats import spread
+from manage_scripts.stack.config import ROOT
 
 PRODUCTS = 1_000
 STOCK = 1_000_000_000

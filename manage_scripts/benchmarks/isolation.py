@@ -8,7 +8,6 @@ under `bench-<run id>` (deleted again at the end).
 import dataclasses
 import os
 import subprocess
-import sys
 import time
 import urllib.parse
 import uuid
@@ -18,9 +17,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shared_events.kafka.config import KafkaSettings
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
-SERVICES = ("order", "inventory")
+from manage_scripts.stack.config import PYTHON, ROOT, SERVICES
+from manage_scripts.stack.provision import databases_drop, databases_ensure
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,29 +100,11 @@ class BenchEnv:
     # --- set-up and clean-up -------------------------------------------------------------
 
     def databases_drop(self) -> None:
-        import psycopg2
-        from psycopg2 import sql
-
-        conn = psycopg2.connect(self.dsn())
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            for name in self.databases.values():
-                cursor.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
-        conn.close()
+        databases_drop(self.database_url(service) for service in SERVICES)
 
     def databases_recreate_and_migrate(self, *, namespace: str) -> None:
-        import psycopg2
-        from psycopg2 import sql
-
         self.databases_drop()
-        conn = psycopg2.connect(self.dsn())
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            for name in self.databases.values():
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        conn.close()
+        databases_ensure(self.database_url(service) for service in SERVICES)
         for service in SERVICES:
             self.manage(service, "migrate", "--no-input", namespace=namespace)
 

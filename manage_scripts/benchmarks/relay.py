@@ -19,9 +19,10 @@ from typing import Any
 
 from manage_scripts.benchmarks import raw_kafka
 from manage_scripts.benchmarks.cpu import CpuSnapshot
-from manage_scripts.benchmarks.isolation import ROOT, BenchEnv
+from manage_scripts.benchmarks.isolation import BenchEnv
 from manage_scripts.benchmarks.profiling import Profiler, summarize
 from manage_scripts.benchmarks.stats import spread
+from manage_scripts.stack.config import ROOT
 
 TABLE = "shared_events_outboxmessage"
 WARMUP_ROWS = 1_000

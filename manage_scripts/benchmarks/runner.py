@@ -3,9 +3,9 @@
     manage_scripts/bench            full run  -> bench-reports/latest.{json,md}
     manage_scripts/bench --quick    smoke run -> bench-reports/tmp/quick.{json,md}
 
-Runs inside `devstack --infra-only` (see manage_scripts/bench), so PostgreSQL, Redis
+Runs inside `manage_scripts.stack --infra-only` (see manage_scripts/bench), so PostgreSQL, Redis
 and Kafka are up. Figures 1-3 call the project's code against the bench databases;
-figures 4-5 start the real stack with `manage_scripts/up`.
+figures 4-5 start a stack of their own through `manage_scripts.stack`.
 """
 
 import argparse
@@ -29,10 +29,11 @@ from manage_scripts.benchmarks import (
     report,
 )
 from manage_scripts.benchmarks.cpu import wait_for_quiet
-from manage_scripts.benchmarks.isolation import ROOT, BenchEnv
+from manage_scripts.benchmarks.isolation import BenchEnv
 from manage_scripts.benchmarks.profiling import py_spy_path
 from manage_scripts.benchmarks.stack import BenchStack
 from manage_scripts.benchmarks.stats import latency_summary
+from manage_scripts.stack.config import ROOT
 
 FIGURES = ("relay", "consumer", "e2e", "flash")
 
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         if only & {"e2e", "flash"}:
             stack = BenchStack(bench, bench.namespace())
             try:
-                print("[bench] starting the stack with manage_scripts/up", flush=True)
+                print("[bench] starting the stack (manage_scripts.stack)", flush=True)
                 stack.start()
                 result["stack"] = {"startup_s": stack.startup_s, "programs": stack.programs()}
                 if "e2e" in only:

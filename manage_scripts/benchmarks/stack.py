@@ -1,26 +1,26 @@
-"""The real stack for figures 4 and 5, started with `manage_scripts/up` like the e2e tests.
+"""The real stack for figures 4 and 5, started through `manage_scripts.stack` like the e2e tests.
 
-Its own databases (dropped first; `up` recreates and migrates them), Redis databases,
-ports, run directory and Kafka namespace; stopped with SIGTERM at the end.
+Its own databases (dropped first; the launcher recreates and migrates them), Redis databases,
+ports, run directory and Kafka namespace; stopped with SIGTERM at the end, and with the
+bench if the bench is killed.
 """
 
 import asyncio
 import os
 import secrets
-import signal
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from manage_scripts.benchmarks.http_load import http_call
-from manage_scripts.benchmarks.isolation import ROOT, BenchEnv
-from manage_scripts.devstack import process_alive
-
-
-class StackError(Exception):
-    pass
+from manage_scripts.benchmarks.isolation import BenchEnv
+from manage_scripts.stack import StackError
+from manage_scripts.stack.launch import StackProcess
+from manage_scripts.stack.supervision import (
+    supervisorctl,
+    supervisord_absent_check,
+    supervisord_pid,
+)
 
 
 class BenchStack:
@@ -30,13 +30,9 @@ class BenchStack:
         self.run_dir = bench.stack_run_dir
         self.username = "bench"
         self.password = secrets.token_urlsafe(12)
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process = StackProcess(self.env())
         self.tokens: dict[str, str] = {}
         self.startup_s = 0.0
-
-    @property
-    def log(self) -> Path:
-        return self.run_dir / "up.log"
 
     def program_log(self, program: str) -> Path:
         return self.run_dir / "logs" / f"{program}.log"
@@ -65,49 +61,15 @@ class BenchStack:
         return env
 
     def start(self, timeout: float = 300) -> None:
-        pidfile = self.run_dir / "supervisord.pid"
-        if pidfile.exists():
-            pid = int(pidfile.read_text().strip() or 0)
-            if pid and process_alive(pid):
-                raise StackError(
-                    f"a bench stack is still running from {self.run_dir} (supervisord pid {pid});"
-                    " stop it first"
-                )
+        # Before dropping anything: the databases may belong to a stack still running.
+        supervisord_absent_check(self.run_dir)
         self.bench.databases_drop()
         self.bench.redis_flush()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        with self.log.open("w") as out:
-            self.process = subprocess.Popen(
-                [str(ROOT / "manage_scripts" / "up")],
-                env=self.env(),
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        for service in ("order", "inventory"):
-            path = "/api/orders/" if service == "order" else "/api/products/"
-            self._wait_for(f"http://127.0.0.1:{self.bench.ports[service]}{path}", started, timeout)
+        self.process.start(timeout=timeout)
         self.startup_s = round(time.monotonic() - started, 1)
         for service in ("order", "inventory"):
             self.tokens[service] = self._token(service)
-
-    def _wait_for(self, url: str, started: float, timeout: float) -> None:
-        while time.monotonic() - started < timeout:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise StackError(
-                    f"manage_scripts/up exited with {self.process.returncode}:\n"
-                    + self.log.read_text()[-4000:]
-                )
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - http only
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise StackError(f"{url} not up after {timeout}s:\n{self.log.read_text()[-4000:]}")
 
     def _token(self, service: str) -> str:
         status, body = asyncio.run(
@@ -123,32 +85,18 @@ class BenchStack:
         return str(body["token"])
 
     def supervisord_pid(self) -> int:
-        return int((self.run_dir / "supervisord.pid").read_text().strip())
+        pid = supervisord_pid(self.run_dir)
+        if pid is None:
+            raise StackError(f"no supervisord running from {self.run_dir}")
+        return pid
 
     def programs(self) -> dict[str, Any]:
-        result = subprocess.run(
-            [
-                str(ROOT / ".venv" / "bin" / "supervisorctl"),
-                "-c",
-                str(self.run_dir / "supervisord.conf"),
-                "status",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        status = supervisorctl(self.process.config.supervisord_conf, "status").stdout
         return {
             line.split()[0]: " ".join(line.split()[1:3])
-            for line in result.stdout.splitlines()
+            for line in status.splitlines()
             if line.strip()
         }
 
     def stop(self) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
+        return self.process.stop()

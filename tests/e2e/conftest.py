@@ -1,4 +1,4 @@
-"""Start the real stack with `manage_scripts/up`, isolated from a developer's own stack.
+"""Start the real stack (`manage_scripts.stack`), isolated from a developer's own stack.
 
 It gets its own databases, Redis databases, ports, run directory and a Kafka namespace,
 and reuses whatever PostgreSQL, Redis and Kafka are already running (or starts them).
@@ -9,7 +9,9 @@ import uuid
 
 import pytest
 
-from tests.support.stack import ROOT, Api, recreate_databases, running_stack
+from manage_scripts.stack.config import ROOT
+from manage_scripts.stack.provision import databases_drop
+from tests.support.stack import Api, running_stack
 
 PG = os.environ.get("E2E_POSTGRES_URL", "postgres://saga:saga@127.0.0.1:5432")
 REDIS = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379")
@@ -21,11 +23,13 @@ USER, PASSWORD = "e2e", "e2e-password"
 
 @pytest.fixture(scope="session")
 def stack():
-    databases = [f"e2e_{ORDER_PORT}_order_service", f"e2e_{ORDER_PORT}_inventory_service"]
-    recreate_databases(PG, databases)
+    databases = {
+        "ORDER_DATABASE_URL": f"{PG}/e2e_{ORDER_PORT}_order_service",
+        "INVENTORY_DATABASE_URL": f"{PG}/e2e_{ORDER_PORT}_inventory_service",
+    }
+    databases_drop(databases.values())  # the stack creates and migrates them afresh
     env = {
-        "ORDER_DATABASE_URL": f"{PG}/{databases[0]}",
-        "INVENTORY_DATABASE_URL": f"{PG}/{databases[1]}",
+        **databases,
         "ORDER_CELERY_BROKER_URL": f"{REDIS}/{REDIS_DBS[0]}",
         "INVENTORY_CELERY_BROKER_URL": f"{REDIS}/{REDIS_DBS[1]}",
         "ORDER_PORT": str(ORDER_PORT),

@@ -2,16 +2,21 @@
 
 Nothing here is shared with a developer's stack or the other suites: the servers listen
 on their own ports and keep their data in `.run/faults-data`, started afresh each session.
+
+`FAULTS_MUTANT=lose-events` starts the stack with consumers that lose about one event in
+forty (`mutants/sitecustomize.py`): the suite must then fail and name what was lost.
 """
 
 import os
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 
 from tests.support.stack import ROOT, Api, running_stack
 
+MUTANTS = {"lose-events": Path(__file__).parent / "mutants"}
 PG = "postgres://saga:saga@127.0.0.1:25432"
 USER, PASSWORD = "faults", "faults-password"
 
@@ -31,10 +36,19 @@ def stack():
         "INVENTORY_PORT": "48002",
         "CONSUMER_PROCESSES": "2",
         "WEB_WORKERS": os.environ.get("FAULTS_WEB_WORKERS", "3"),
-        "ORDER_SAGA_TIMEOUT_SECONDS": "20",
+        # Longer than any test waits for quiet: the settle task must not repair a lost event
+        # (re-ask inventory) before the invariants look.
+        "ORDER_SAGA_TIMEOUT_SECONDS": "60",
         "DEMO_USERNAME": USER,
         "DEMO_PASSWORD": PASSWORD,
     }
+    mutant = os.environ.get("FAULTS_MUTANT", "")
+    if mutant:
+        assert mutant in MUTANTS, f"FAULTS_MUTANT must be one of {sorted(MUTANTS)}"
+        # Only the stack's processes load it; the tests themselves run the real code.
+        env["PYTHONPATH"] = os.pathsep.join([str(MUTANTS[mutant]), str(ROOT)])
+        env["FAULTS_MUTANT"] = mutant
+        print(f"FAULTS_MUTANT={mutant}: the stack's consumers lose events on purpose")
     with running_stack(
         env=env, namespace=f"faults-{uuid.uuid4().hex[:6]}.", run_dir=ROOT / ".run" / "faults"
     ) as stack:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from manage_scripts.stack.probes import wait_until
 from shared_events.django.conf import events_config
-from tests.support.throwaway_kafka import ThrowawayKafka, free_port_pair, wait_until
+from tests.support.throwaway_kafka import ThrowawayKafka, free_port_pair
 
 pytestmark = pytest.mark.django_db
 
@@ -72,14 +73,14 @@ def test_readiness_is_503_while_the_broker_is_down_and_200_when_it_returns(clien
 
         # when the broker starts, readiness turns 200
         broker.start()
-        wait_until(lambda: _ready(client)[0] == 200, timeout=90, what="not ready with the broker")
+        wait_until("readiness with the broker up", lambda: _ready(client)[0] == 200, timeout=90)
 
         # when it stops, 503 again
         broker.stop()
-        wait_until(lambda: _ready(client)[0] == 503, timeout=30, what="still ready without it")
+        wait_until("a 503 once the broker stopped", lambda: _ready(client)[0] == 503, timeout=30)
 
         # and when it returns, 200 again
         broker.start()
-        wait_until(lambda: _ready(client)[0] == 200, timeout=90, what="not ready once it returned")
+        wait_until("readiness once it returned", lambda: _ready(client)[0] == 200, timeout=90)
     finally:
         broker.close()

@@ -29,7 +29,7 @@ from shared_events.django.outbox import outbox_append
 from shared_events.django.relay import relay_outbox
 from shared_events.registry import envelope_for
 from tests.order_service.factories import order_create
-from tests.support.kafka import produce_raw, read_topic
+from tests.support.kafka import read_topic
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.kafka]
@@ -111,12 +111,7 @@ def test_consumer_killed_around_its_commit_applies_the_event_exactly_once(kafka_
         producer="inventory-service",
         correlation_id=str(order.id),
     )
-    produce_raw(
-        kafka_settings,
-        events_config().consume_topics[0],
-        answer.to_json_bytes(),
-        key=str(order.id).encode(),
-    )
+    position = _produce(kafka_settings, answer.to_json_bytes(), key=str(order.id))
     consume = """
         import dataclasses
         from django.core.management import call_command
@@ -144,25 +139,106 @@ def test_consumer_killed_around_its_commit_applies_the_event_exactly_once(kafka_
     # then a fresh consumer of the same group gets the event again and applies it once
     finisher = _run_and_die(
         """
-        import threading
         from django.core.management import call_command
-        from order_service.orders.models import Order
-        def stop_when_done():
-            import time
-            for _ in range(600):
-                if Order.objects.filter(status="confirmed", id=ORDER_ID).exists():
-                    time.sleep(1.0)  # let the offset commit
-                    os.kill(os.getpid(), signal.SIGTERM)
-                    return
-                time.sleep(0.1)
-        threading.Thread(target=stop_when_done, daemon=True).start()
+        from shared_events.kafka.consumer import ConsumerLoop
+        mark_done = ConsumerLoop._mark_done
+        def mark_done_then_stop(self, message):  # stop once the answer was handled
+            mark_done(self, message)
+            if message.key() == ORDER_KEY:
+                os.kill(os.getpid(), signal.SIGTERM)  # SIGTERM commits the offset
+        ConsumerLoop._mark_done = mark_done_then_stop
         call_command("consume_events")
-    """.replace("ORDER_ID", repr(str(order.id)))
+    """.replace("ORDER_KEY", repr(str(order.id).encode()))
     )
     assert finisher.returncode == 0, finisher.stderr
+    partition, offset = position
+    assert _committed_offsets(kafka_settings).get(partition, 0) > offset
     order = Order.objects.get(id=order.id)
     assert order.status == "confirmed" and order.total_amount == Decimal("178.00")
     confirmations = OutboxMessage.objects.filter(
         correlation_id=str(order.id), event_type="OrderStatusChangedIntegrationEvent"
     )
     assert confirmations.count() == 1
+
+
+def test_sigterm_finishes_the_batch_then_commits_and_exits(kafka_settings):
+    # given answers for five pending orders on the topic, there before the consumer starts
+    orders = [order_create() for _ in range(5)]
+    positions = {}
+    for order in orders:
+        answer = envelope_for(
+            StockReservedIntegrationEvent(
+                order_id=order.id,
+                total_amount=Decimal("178.00"),
+                lines=(ReservedLine(sku="KEYBOARD-01", quantity=2, unit_price=Decimal("89.00")),),
+            ),
+            producer="inventory-service",
+            correlation_id=str(order.id),
+        )
+        positions[order.id] = _produce(kafka_settings, answer.to_json_bytes(), key=str(order.id))
+
+    # when SIGTERM arrives while the consumer applies its first batch
+    stopped = _run_and_die("""
+        from django.core.management import call_command
+        from shared_events.django import consuming
+        from shared_events.kafka.consumer import ConsumerLoop
+        ConsumerLoop._commit_when_due = lambda self: None  # only stopping may commit
+        apply = consuming.events_apply
+        def terminated_while_applying(events, handlers):
+            if not getattr(terminated_while_applying, "sent", False):
+                terminated_while_applying.sent = True
+                os.kill(os.getpid(), signal.SIGTERM)
+            return apply(events, handlers)
+        consuming.events_apply = terminated_while_applying
+        call_command("consume_events")
+    """)
+
+    # then it exited by itself (waited on, nothing killed it), having applied that batch
+    # whole, and committed exactly what it applied: nothing lost, nothing left to redo
+    assert stopped.returncode == 0, stopped.stderr
+    confirmed = set(
+        Order.objects.filter(id__in=[o.id for o in orders], status="confirmed").values_list(
+            "id", flat=True
+        )
+    )
+    assert confirmed, "the batch under way was not finished"
+    committed = _committed_offsets(kafka_settings)
+    committed_orders = {
+        order_id
+        for order_id, (partition, offset) in positions.items()
+        if committed.get(partition, 0) > offset
+    }
+    assert committed_orders == confirmed
+
+
+def _produce(settings, value: bytes, *, key: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Produce to the consumed topic; return where the message landed (partition, offset)."""
+    from confluent_kafka import Producer
+
+    landed: list[tuple[int, int]] = []
+    producer = Producer(settings.client_config())
+    producer.produce(
+        events_config().consume_topics[0],
+        value=value,
+        key=key.encode(),
+        on_delivery=lambda err, msg: (
+            landed.append((msg.partition(), msg.offset())) if not err else None
+        ),
+    )
+    assert producer.flush(10) == 0 and landed, "message not acknowledged"
+    return landed[0]
+
+
+def _committed_offsets(settings) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    """What the service's consumer group committed on its topic, per partition."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    from confluent_kafka.admin import AdminClient
+
+    group, topic = events_config().consumer_group, events_config().consume_topics[0]
+    admin = AdminClient(settings.client_config())
+    result = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
+    return {
+        tp.partition: tp.offset
+        for tp in result.result().topic_partitions
+        if tp.topic == topic and tp.offset > 0
+    }

@@ -1,17 +1,17 @@
 """A Kafka broker of a test's own, on its own port and data folder, to stop and start at will.
 
 Never the shared broker: tests that take Kafka away use one of these. Launched with the
-same jars and settings as `manage_scripts/up` (devstack's `_kafka_program`).
+same jars and settings as `manage_scripts/up` (`manage_scripts.stack.programs`).
 """
 
 import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
-from manage_scripts.devstack import _kafka_program
+from manage_scripts.stack.programs import kafka_program
+from manage_scripts.stack.supervision import die_with_parent
 
 
 def free_port_pair() -> int:
@@ -37,13 +37,14 @@ class ThrowawayKafka:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        program = _kafka_program(self.base, self.bootstrap)
+        program = kafka_program(self.base, self.bootstrap)
         self._process = subprocess.Popen(
             program.command,
             cwd=program.directory,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # no broker outlives the test session
         )
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -59,11 +60,3 @@ class ThrowawayKafka:
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
-
-
-def wait_until(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout:.0f}s")
-        time.sleep(0.25)

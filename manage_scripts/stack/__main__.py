@@ -1,0 +1,5 @@
+import sys
+
+from manage_scripts.stack.cli import main
+
+sys.exit(main())

@@ -1,0 +1,90 @@
+"""Where the stack's servers, processes and files are, from the services' own variables.
+
+A stack pointed at existing servers starts only what is missing.
+"""
+
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+VENV_BIN = Path(PYTHON).parent
+KAFKA_DIR = ROOT / "manage_scripts" / "kafka"
+SERVICES = ("order", "inventory")
+
+
+@dataclasses.dataclass(frozen=True)
+class StackConfig:
+    run_dir: Path
+    data_dir: Path
+    database_urls: dict[str, str]
+    broker_urls: dict[str, str]
+    kafka_bootstrap: str
+    ports: dict[str, int]
+    web_workers: int
+    consumers: int
+    settings_modules: dict[str, str]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "StackConfig":
+        env = os.environ if env is None else env
+        return cls(
+            run_dir=Path(env.get("SAGA_RUN_DIR", ROOT / ".run" / "dev")).resolve(),
+            data_dir=Path(env.get("SAGA_DATA_DIR", ROOT / ".run" / "data")).resolve(),
+            database_urls={
+                "order": env.get(
+                    "ORDER_DATABASE_URL", "postgres://saga:saga@127.0.0.1:5432/order_service"
+                ),
+                "inventory": env.get(
+                    "INVENTORY_DATABASE_URL",
+                    "postgres://saga:saga@127.0.0.1:5432/inventory_service",
+                ),
+            },
+            broker_urls={
+                "order": env.get("ORDER_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
+                "inventory": env.get("INVENTORY_CELERY_BROKER_URL", "redis://127.0.0.1:6379/1"),
+            },
+            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
+            ports={
+                "order": int(env.get("ORDER_PORT", "8001")),
+                "inventory": int(env.get("INVENTORY_PORT", "8002")),
+            },
+            # Sync workers spend much of a request waiting on PostgreSQL: two per core keep
+            # the cores busy (one per core left a flash sale queueing at the web tier).
+            web_workers=int(env.get("WEB_WORKERS") or 2 * (os.cpu_count() or 1)),
+            consumers=int(env.get("CONSUMER_PROCESSES", "1")),
+            settings_modules={
+                service: env.get(
+                    f"{service.upper()}_DJANGO_SETTINGS_MODULE", f"{service}_service.settings.dev"
+                )
+                for service in SERVICES
+            },
+        )
+
+    def service_env(self, service: str) -> dict[str, str]:
+        return {
+            "ORDER_DATABASE_URL": self.database_urls["order"],
+            "INVENTORY_DATABASE_URL": self.database_urls["inventory"],
+            "ORDER_CELERY_BROKER_URL": self.broker_urls["order"],
+            "INVENTORY_CELERY_BROKER_URL": self.broker_urls["inventory"],
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "DJANGO_SETTINGS_MODULE": self.settings_modules[service],
+            "PYTHONUNBUFFERED": "1",
+            # Every process of a service adds its counters here; its /metrics sums them.
+            "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir(service)),
+        }
+
+    def metrics_dir(self, service: str) -> Path:
+        return self.run_dir / "metrics" / service
+
+    @property
+    def supervisord_conf(self) -> Path:
+        return self.run_dir / "supervisord.conf"
+
+    @property
+    def ready_file(self) -> Path:
+        """Present while the stack is up and set up; a launcher's owner waits for it."""
+        return self.run_dir / "ready"

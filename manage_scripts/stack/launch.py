@@ -1,0 +1,183 @@
+"""Run a stack: in this process (`stack_run`, the command line's), or as a child process
+owned by a test session or the bench (`StackProcess`), which dies with its owner."""
+
+import functools
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+from manage_scripts.stack import StackError, log
+from manage_scripts.stack.config import PYTHON, ROOT, SERVICES, StackConfig
+from manage_scripts.stack.probes import (
+    http_ready,
+    kafka_ready,
+    postgres_ready,
+    redis_ready,
+    wait_until,
+)
+from manage_scripts.stack.programs import Program, app_programs, infra_programs
+from manage_scripts.stack.provision import services_setup
+from manage_scripts.stack.supervision import Supervisor, die_with_parent, supervisord_conf
+
+
+def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[str]) -> int:
+    """Start what is missing, set the services up, then run `then` or wait for a signal."""
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    config.ready_file.unlink(missing_ok=True)
+    supervisor: Supervisor | None = None
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        log(f"received {signal.Signals(signum).name}")
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        infra = infra_programs(config)
+        apps = [] if infra_only else app_programs(config)
+        supervisor = Supervisor(config, supervisord_conf(config, infra + apps))
+        supervisor.start()
+        pg_url = next(iter(config.database_urls.values()))
+        wait_until("PostgreSQL", lambda: postgres_ready(pg_url), timeout=60)
+        wait_until(
+            "Redis", lambda: all(redis_ready(u) for u in config.broker_urls.values()), timeout=30
+        )
+        wait_until("Kafka", lambda: kafka_ready(config.kafka_bootstrap), timeout=90)
+        metrics_dirs_reset(config)
+        services_setup(config, demo=demo and not infra_only)
+        if apps:
+            supervisor.start_group("apps")
+            for service in SERVICES:
+                ready = functools.partial(http_ready, config.ports[service])
+                wait_until(f"{service} web", ready, timeout=60)
+            print(summary(config, infra, apps), flush=True)
+        else:
+            log("infrastructure ready")
+        config.ready_file.touch()
+        if then:
+            return subprocess.run(then, cwd=ROOT, preexec_fn=die_with_parent).returncode
+        return supervisor.wait()
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as exc:
+        command = shlex.join(map(str, exc.cmd))
+        print(f"error: {command} exited with {exc.returncode}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0 if stopping else 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        config.ready_file.unlink(missing_ok=True)
+        if supervisor is not None:
+            supervisor.stop()
+
+
+def metrics_dirs_reset(config: StackConfig) -> None:
+    """Start each service's multiprocess metrics afresh (files of old processes would count)."""
+    for service in SERVICES:
+        shutil.rmtree(config.metrics_dir(service), ignore_errors=True)
+        config.metrics_dir(service).mkdir(parents=True)
+
+
+def summary(config: StackConfig, infra: list[Program], apps: list[Program]) -> str:
+    started = ", ".join(p.name for p in infra) or "none (all were already running)"
+    o, i = config.ports["order"], config.ports["inventory"]
+    user = os.environ.get("DEMO_USERNAME", "demo")
+    password = os.environ.get("DEMO_PASSWORD", "demo")
+    return f"""
+  Order Service      http://127.0.0.1:{o}/api/orders/     admin: http://127.0.0.1:{o}/admin/
+  Inventory Service  http://127.0.0.1:{i}/api/products/   admin: http://127.0.0.1:{i}/admin/
+  Login              {user} / {password}   (set DEMO_USERNAME / DEMO_PASSWORD to change)
+  Operations         /health/ready  /metrics  /api/docs/ (both services)
+  Kafka status       python order_service/manage.py kafka_status
+  Kafka              {config.kafka_bootstrap}
+  Started locally    {started}
+  Logs               {config.run_dir / "logs"}/<process>.log
+  Processes          {", ".join(p.name for p in apps)}
+  Stop               Ctrl-C (or SIGTERM to this process)
+"""
+
+
+class StackProcess:
+    """`python -m manage_scripts.stack` as a child of this process, with `env` over ours.
+
+    `start` returns once the stack is up and set up (web servers answering, unless
+    `--infra-only` is among `args`); `stop` sends SIGTERM and waits for everything to stop.
+    If this process dies first, the kernel sends the child SIGTERM (see die_with_parent).
+    """
+
+    def __init__(self, env: Mapping[str, str], *, args: tuple[str, ...] = ()) -> None:
+        self.env = {**os.environ, **env}
+        self.args = args
+        self.config = StackConfig.from_env(self.env)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def run_dir(self) -> Path:
+        return self.config.run_dir
+
+    @property
+    def log(self) -> Path:
+        """The launcher's own output."""
+        return self.run_dir / "up.log"
+
+    def start(self, *, timeout: float = 240) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.config.ready_file.unlink(missing_ok=True)
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(
+                [PYTHON, "-m", "manage_scripts.stack", *self.args],
+                env=self.env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
+            )
+        deadline = time.monotonic() + timeout
+        while not self.config.ready_file.exists():
+            if self.process.poll() is not None:
+                raise StackError(
+                    f"the stack exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise StackError(f"the stack was not up after {timeout:.0f}s:\n{self.log_tail()}")
+            time.sleep(0.2)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log.read_text()[-chars:] if self.log.exists() else ""
+
+    def stop(self, *, timeout: float = 120) -> int | None:
+        """Stop the stack; its exit status (None if it never started)."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def __enter__(self) -> "StackProcess":
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,277 @@
+"""What must exist before a program can start: Debian packages, Kafka's jars, a PostgreSQL
+cluster, formatted Kafka storage, the services' databases, migrations and topics."""
+
+import base64
+import contextlib
+import dataclasses
+import glob
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import urllib.parse
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from manage_scripts.stack import StackError, log
+from manage_scripts.stack.config import KAFKA_DIR, PYTHON, ROOT, SERVICES, StackConfig
+from manage_scripts.stack.probes import host_port
+
+# --- packages and jars -----------------------------------------------------------------
+
+
+def apt_install(packages: list[str]) -> None:
+    """Install Debian packages as root, or say exactly how to."""
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise StackError(f"missing {', '.join(packages)}: install with: sudo {shlex.join(command)}")
+    log(f"installing {' '.join(packages)} (apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def kafka_libs() -> Path:
+    """The broker's jars, fetched from Maven Central once into .cache/."""
+    version = _pom_property("kafka.version")
+    libs = ROOT / ".cache" / "kafka" / version / "libs"
+    done = libs.parent / ".complete"
+    if done.exists():
+        return libs
+    if not shutil.which("mvn"):
+        apt_install(["maven"])
+    log(f"fetching Apache Kafka {version} jars from Maven Central")
+    subprocess.run(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(KAFKA_DIR / "pom.xml"),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={libs}",
+        ],
+        check=True,
+    )
+    done.touch()
+    return libs
+
+
+def _pom_property(name: str) -> str:
+    text = (KAFKA_DIR / "pom.xml").read_text()
+    start = text.index(f"<{name}>") + len(name) + 2
+    return text[start : text.index(f"</{name}>")]
+
+
+# --- a local PostgreSQL cluster --------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PostgresCluster:
+    bindir: Path
+    base: Path  # holds the data folder and the server's Unix socket
+    user: str | None  # whom the server runs as; None for the current user
+
+    @property
+    def data(self) -> Path:
+        return self.base / "data"
+
+
+def postgres_cluster_ensure(base: Path, url: str) -> PostgresCluster:
+    """A cluster under `base` whose superuser is the role of `url`, created if missing."""
+    bindir = _postgres_bindir()
+    if bindir is None:
+        apt_install(["postgresql"])
+        bindir = _postgres_bindir()
+        assert bindir is not None
+    parsed = urllib.parse.urlsplit(url)
+    user = "postgres" if os.geteuid() == 0 else None  # PostgreSQL refuses to run as root
+    if user and not _reachable_by(user, base.parent):
+        # A checkout under a private folder (mode 700) is closed to the postgres user.
+        digest = hashlib.sha256(str(base).encode()).hexdigest()[:12]
+        base = Path("/var/lib/postgresql") / f"saga-{digest}"
+        log(f"{user} cannot reach the checkout; keeping the PostgreSQL cluster in {base}")
+    cluster = PostgresCluster(bindir=bindir, base=base, user=user)
+    if not (cluster.data / "PG_VERSION").exists():
+        log(f"creating a PostgreSQL cluster in {cluster.data}")
+        base.mkdir(parents=True, exist_ok=True)
+        password_file = base / "initdb-password"
+        password_file.write_text(parsed.password or "saga")
+        if user:
+            shutil.chown(base, user)
+            shutil.chown(password_file, user)
+        _run_as(
+            user,
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(cluster.data),
+                "-U",
+                parsed.username or "saga",
+                f"--pwfile={password_file}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ],
+        )
+        password_file.unlink()
+    return cluster
+
+
+def _postgres_bindir() -> Path | None:
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3])
+    )
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _reachable_by(user: str, folder: Path) -> bool:
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = ["runuser", "-u", user, "--", "test", "-x", str(folder)]
+    return subprocess.run(probe, check=False).returncode == 0
+
+
+def _run_as(user: str | None, command: list[str]) -> None:
+    prefix = ["runuser", "-u", user, "--"] if user else []
+    # From "/": the other user may not be allowed into the current folder.
+    subprocess.run(prefix + command, check=True, stdout=subprocess.DEVNULL, cwd="/")
+
+
+# --- a local Kafka broker --------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class KafkaServer:
+    java: list[str]  # the JVM with the broker's classpath and logging
+    properties: Path
+
+
+def kafka_server_ensure(base: Path, bootstrap: str) -> KafkaServer:
+    """A single-node KRaft broker's files under `base`, its storage formatted if new."""
+    if not shutil.which("java"):
+        apt_install(["openjdk-17-jre-headless"])
+    libs = kafka_libs()
+    _host, port = host_port(bootstrap.split(",")[0], 9092)
+    data, logs = base / "data", base / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    properties = base / "server.properties"
+    properties.write_text(
+        (KAFKA_DIR / "server.properties")
+        .read_text()
+        .replace("@PORT@", str(port))
+        .replace("@CONTROLLER_PORT@", str(port + 1))
+        .replace("@DATA_DIR@", str(data))
+    )
+    java = [
+        "java",
+        "-Xms256m",
+        "-Xmx1g",
+        "-XX:+UseG1GC",
+        "-cp",
+        f"{libs}/*",
+        f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.yaml'}",
+        f"-Dkafka.logs.dir={logs}",
+    ]
+    if not (data / "meta.properties").exists():
+        log(f"formatting Kafka storage in {data}")
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        subprocess.run(
+            [
+                *java,
+                "kafka.tools.StorageTool",
+                "format",
+                f"--cluster-id={cluster_id}",
+                "-c",
+                str(properties),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return KafkaServer(java=java, properties=properties)
+
+
+# --- the services' databases, schema, topics and demo data ----------------------------
+
+
+@contextlib.contextmanager
+def _server_connection(database_url: str) -> Iterator[Any]:
+    """An autocommit connection to the `postgres` database of `database_url`'s server."""
+    import psycopg2
+
+    parsed = urllib.parse.urlsplit(database_url)
+    conn = psycopg2.connect(
+        host=parsed.hostname,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        dbname="postgres",
+    )
+    conn.autocommit = True
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _database_name(database_url: str) -> str:
+    return urllib.parse.urlsplit(database_url).path.lstrip("/")
+
+
+def databases_ensure(database_urls: Iterable[str]) -> None:
+    """Create each URL's database unless it exists."""
+    from psycopg2 import sql
+
+    for url in database_urls:
+        name = _database_name(url)
+        with _server_connection(url) as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                log(f"created database {name}")
+
+
+def databases_drop(database_urls: Iterable[str]) -> None:
+    """Drop each URL's database if it exists, disconnecting its sessions."""
+    from psycopg2 import sql
+
+    for url in database_urls:
+        name = sql.Identifier(_database_name(url))
+        with _server_connection(url) as conn, conn.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+
+
+def manage(config: StackConfig, service: str, *args: str) -> None:
+    """Run one of `service`'s management commands; its output goes to our log."""
+    result = subprocess.run(
+        [PYTHON, str(ROOT / f"{service}_service" / "manage.py"), *args],
+        env={**os.environ, **config.service_env(service)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise StackError(f"{service}_service/manage.py {' '.join(args)} failed")
+    for line in result.stdout.splitlines():
+        if line.strip() and not line.startswith(("  Apply", "Operations", "Running migrations")):
+            log(f"{service}: {line.strip()}")
+
+
+def services_setup(config: StackConfig, *, demo: bool) -> None:
+    """Databases, migrations and topics; with `demo`, demo products and a user to log in as."""
+    databases_ensure(config.database_urls.values())
+    for service in SERVICES:
+        manage(config, service, "migrate", "--no-input")
+    manage(config, "order", "create_topics")
+    if demo:
+        manage(config, "inventory", "seed_demo_products")
+        for service in SERVICES:
+            manage(config, service, "ensure_demo_user")
