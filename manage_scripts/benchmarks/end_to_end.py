@@ -16,6 +16,7 @@ import math
 import random
 import re
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 import psycopg2
@@ -297,7 +298,7 @@ def step(
     payloads = [_order_payload(i, skus, rng) for i in range(round(rate * duration))]
     port, token = bench.ports["order"], stack.tokens["order"]
 
-    def call(i: int):  # type: ignore[no-untyped-def]
+    def call(i: int) -> Coroutine[Any, Any, tuple[int, Any]]:
         return http_call(port, "POST", "/api/orders/", payload=payloads[i], token=token)
 
     backlog = backlog_drain(bench, timeout=drain_s)

@@ -12,6 +12,10 @@ import time
 import urllib.parse
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared_events.kafka.config import KafkaSettings
 
 from manage_scripts.stack.config import PYTHON, ROOT, SERVICES
 from manage_scripts.stack.provision import databases_drop, databases_ensure
@@ -84,7 +88,7 @@ class BenchEnv:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def kafka_settings(self, namespace: str):  # type: ignore[no-untyped-def]
+    def kafka_settings(self, namespace: str) -> "KafkaSettings":
         from shared_events.kafka.config import KafkaSettings
 
         return KafkaSettings.from_env(

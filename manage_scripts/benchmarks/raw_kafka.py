@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from manage_scripts.benchmarks.stats import spread
 
@@ -37,7 +37,7 @@ def raw_produce(
     producer.list_topics(topic, timeout=10)
     errors: list[str] = []
 
-    def on_delivery(err, _msg) -> None:  # type: ignore[no-untyped-def]
+    def on_delivery(err: KafkaError | None, _msg: Message) -> None:
         if err is not None:
             errors.append(str(err))
 

@@ -291,14 +291,18 @@ def _relay(bench: BenchEnv, plan: dict[str, Any], profile: bool, result: dict[st
     return figures["relay"]
 
 
-def _consumer(bench: BenchEnv, plan: dict[str, Any], profile: bool, result: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _consumer(
+    bench: BenchEnv, plan: dict[str, Any], profile: bool, result: dict[str, Any]
+) -> dict[str, Any]:
     figure = consumer_apply.run(bench, plan, profile=profile)
     if "profile" in figure:
         result["profiles"]["consumer apply: one process"] = figure.pop("profile")
     return figure
 
 
-def _e2e(stack: BenchStack, plan: dict[str, Any], profile: bool, result: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _e2e(
+    stack: BenchStack, plan: dict[str, Any], profile: bool, result: dict[str, Any]
+) -> dict[str, Any]:
     figure = end_to_end.run(stack, plan, profile=profile)
     for name, p in figure.pop("profiles").items():
         result["profiles"][f"end to end: {name} at {p['rate']}/s"] = p

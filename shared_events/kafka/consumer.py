@@ -99,8 +99,8 @@ class ConsumerLoop:
         poll_timeout: float = 0.5,
         commit_interval: float = 0.1,
         instance_id: str = "",
-        new_consumer: Callable[[dict[str, Any]], Consumer] = Consumer,
-        new_producer: Callable[[KafkaSettings], EventProducer] = EventProducer,
+        new_consumer: Callable[[dict[str, Any]], Consumer] | None = None,
+        new_producer: Callable[[KafkaSettings], EventProducer] | None = None,
     ) -> None:
         self._settings = settings
         self._group_id = group_id
@@ -113,9 +113,10 @@ class ConsumerLoop:
         self._commit_interval = commit_interval
         self._next_commit_at = 0.0
         self._instance_id = instance_id
-        # The Kafka clients it makes when it runs (fakes in unit tests).
-        self._new_consumer = new_consumer
-        self._new_producer = new_producer
+        # What makes the Kafka clients when it runs: the real ones unless given (fakes in
+        # unit tests).
+        self._new_consumer = new_consumer or Consumer
+        self._new_producer = new_producer or EventProducer
         self._stopping = False
         self._pending: dict[tuple[str, int], int] = {}
         self._consumer: Consumer | None = None
