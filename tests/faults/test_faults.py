@@ -252,6 +252,7 @@ def _beat(stack, service: str, folder):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.skipif(not SOAK, reason="opt-in (FAULTS_SOAK=1): 10,000 orders take a while")
+@pytest.mark.timeout(3600)
 def test_soak_ten_thousand_orders_with_faults_throughout(stack, orders, inventory):
     rng = random.Random(_seed())
     ledger = Ledger(stack)
@@ -268,6 +269,7 @@ def test_soak_ten_thousand_orders_with_faults_throughout(stack, orders, inventor
                 faults.append(redis_outage(stack, seconds=2))
             else:
                 faults.append(kill(stack, choice))
+            print(f"soak: {load.placed} orders, {len(faults)} faults, last {faults[-1]}")
     placed_in = time.monotonic() - started_at
     quiet_from = time.monotonic()
     busy = wait_until_quiet(stack, timeout=300)
