@@ -275,9 +275,18 @@ def test_soak_ten_thousand_orders_with_faults_throughout(stack, orders, inventor
     busy = wait_until_quiet(stack, timeout=300)
     to_quiet = time.monotonic() - quiet_from
     kinds = sorted({f.program for f in faults})
+    [(resent,)] = query(
+        stack.env["ORDER_DATABASE_URL"],
+        "SELECT count(*) FROM orders_order WHERE customer_id = %s AND saga_retries > 0",
+        (ledger.customer_id,),
+    )
     print(
         f"soak: {len(ledger)} orders in {placed_in:.0f}s ({len(ledger) / placed_in:.0f}/s),"
         f" {len(faults)} faults ({', '.join(kinds)}), {load.retries} HTTP retries,"
-        f" quiet {to_quiet:.1f}s after the last order{f' (still busy: {busy})' if busy else ''}"
+        f" quiet {to_quiet:.1f}s after the last order{f' (still busy: {busy})' if busy else ''},"
+        f" {resent} orders with a saga step sent again"
     )
-    assert_invariants(stack, ledger, republish_expected=True)
+    # The broker is down for 20-40 s at a time here, and the relay then backs off for up to
+    # 60 s (ORDER_SAGA_TIMEOUT_SECONDS): orders caught behind it are asked about again. A
+    # lost request still shows, as the first OrderCreated that no answer points to.
+    assert_invariants(stack, ledger, republish_expected=True, retries_expected=True)
