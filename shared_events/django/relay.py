@@ -34,6 +34,10 @@ RELAY_LOCK_KEY = zlib.crc32(b"shared_events.outbox_relay")
 LOCK_NOT_AVAILABLE = "55P03"
 
 
+# A broker (or database) that is unreachable is asked again soon: the oldest row holds back
+# the whole outbox, so a long wait would outlast the outage itself. A broker that refuses a
+# row outright is asked far less often, until the row is parked.
+UNREACHABLE_MAX_BACKOFF_SECONDS = 5
 MAX_BACKOFF_SECONDS = 60
 
 
@@ -113,7 +117,9 @@ def _record_failures(failed: list[tuple[int, DeliveryReport]], *, max_attempts: 
         sql.outbox_attempt_failed(
             ids,
             error=next(r.error for _, r in failed if r.permanent is permanent),
-            max_backoff_seconds=MAX_BACKOFF_SECONDS,
+            max_backoff_seconds=(
+                MAX_BACKOFF_SECONDS if permanent else UNREACHABLE_MAX_BACKOFF_SECONDS
+            ),
             # An unreachable broker never parks a row: it drains by itself once Kafka is back.
             park_after_attempts=max_attempts if permanent else None,
         )
@@ -166,7 +172,7 @@ def relay_follow(*, stop: threading.Event, idle_seconds: float = FOLLOW_IDLE_SEC
                 _follow(pg, idle_seconds=idle_seconds, stop=stop, producer=producer)
             except (OperationalError, InterfaceError) as exc:  # the database is restarting
                 failures += 1
-                delay = min(0.5 * 2**failures, MAX_BACKOFF_SECONDS)
+                delay = min(0.5 * 2**failures, UNREACHABLE_MAX_BACKOFF_SECONDS)
                 logger.warning("relay lost the database (%s); again in %.1fs", exc, delay)
                 connection.close()
                 stop.wait(delay)

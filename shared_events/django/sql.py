@@ -126,7 +126,10 @@ def outbox_attempt_failed(
     park_after_attempts: int | None,
 ) -> None:
     """Count a failed attempt, keep its error and back off exponentially; with
-    `park_after_attempts`, park the rows that reach it as failed."""
+    `park_after_attempts`, park the rows that reach it as failed.
+
+    The wait starts now (clock_timestamp), not when the relay's transaction began: sending
+    may have taken as long as the producer's message timeout."""
     parks = park_after_attempts is not None
     park = "CASE WHEN attempts + 1 >= %s THEN now() END" if parks else "NULL"
     with connection.cursor() as cursor:
@@ -135,7 +138,7 @@ def outbox_attempt_failed(
             UPDATE {OUTBOX_TABLE}
                SET attempts = attempts + 1,
                    last_error = %s,
-                   next_attempt_at = now()
+                   next_attempt_at = clock_timestamp()
                        + LEAST(power(2, attempts), %s) * interval '1 second',
                    failed_at = {park}
              WHERE id = ANY(%s)

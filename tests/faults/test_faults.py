@@ -286,7 +286,7 @@ def test_soak_ten_thousand_orders_with_faults_throughout(stack, orders, inventor
         f" quiet {to_quiet:.1f}s after the last order{f' (still busy: {busy})' if busy else ''},"
         f" {resent} orders with a saga step sent again"
     )
-    # The broker is down for 20-40 s at a time here, and the relay then backs off for up to
-    # 60 s (ORDER_SAGA_TIMEOUT_SECONDS): orders caught behind it are asked about again. A
-    # lost request still shows, as the first OrderCreated that no answer points to.
+    # The broker is down for 20-40 s at a time here, under load: an order caught behind an
+    # outage can outlast ORDER_SAGA_TIMEOUT_SECONDS and be asked about again. A lost request
+    # still shows, as the first OrderCreated that no answer points to.
     assert_invariants(stack, ledger, republish_expected=True, retries_expected=True)

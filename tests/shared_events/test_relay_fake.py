@@ -15,7 +15,13 @@ from shared_events.contracts import OrderCancelledIntegrationEvent
 from shared_events.django.conf import events_config
 from shared_events.django.models import OutboxMessage
 from shared_events.django.outbox import outbox_append
-from shared_events.django.relay import RelayResult, relay_outbox, relay_outbox_batch
+from shared_events.django.relay import (
+    MAX_BACKOFF_SECONDS,
+    UNREACHABLE_MAX_BACKOFF_SECONDS,
+    RelayResult,
+    relay_outbox,
+    relay_outbox_batch,
+)
 from shared_events.django.sql import AppendedOutboxRow
 from shared_events.headers import message_headers
 from shared_events.kafka.producer import EventProducer
@@ -108,6 +114,34 @@ def test_only_the_rows_kafka_acknowledged_are_marked_published():
     waiting = OutboxMessage.objects.get(id=rows[1].id)
     assert waiting.next_attempt_at > timezone.now()
     assert "timed out" in waiting.last_error.lower()
+
+
+@pytest.mark.parametrize(
+    ("error", "longest_wait"),
+    [(TIMED_OUT, UNREACHABLE_MAX_BACKOFF_SECONDS), (TOO_LARGE, MAX_BACKOFF_SECONDS)],
+    ids=["unreachable", "refused"],
+)
+def test_backoff_doubles_up_to_a_short_cap_for_an_unreachable_broker(error, longest_wait):
+    # given a row that has failed many times already (a long outage, or a row Kafka refuses)
+    OutboxMessage.objects.filter(published_at=None).update(published_at=timezone.now())
+    [row] = _append(1)
+    OutboxMessage.objects.filter(id=row.id).update(attempts=3)
+    client = FakeProducer(FakeBroker(), fail=lambda topic, value: error)
+
+    # when it fails again, and again
+    _relay(client)
+    after_four = OutboxMessage.objects.get(id=row.id)
+    OutboxMessage.objects.filter(id=row.id).update(next_attempt_at=None, failed_at=None)
+    _relay(client)
+    after_five = OutboxMessage.objects.get(id=row.id)
+
+    # then the wait doubles (8 s, then 16 s), never beyond the cap of its kind of failure: once
+    # the broker is back, the outbox resumes within seconds, not a minute
+    def waits(row: OutboxMessage) -> float:
+        return (row.next_attempt_at - timezone.now()).total_seconds()
+
+    assert min(8, longest_wait) - 2 < waits(after_four) <= min(8, longest_wait)
+    assert min(16, longest_wait) - 2 < waits(after_five) <= min(16, longest_wait)
 
 
 def test_a_row_backing_off_holds_back_the_rows_after_it():
