@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "e2e", "e2e-password"  # tests/e2e/conftest.py
 
 
-def _until(condition, timeout: float, what: str):  # type: ignore[no-untyped-def]
+def _until(condition, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -65,7 +65,7 @@ def _metric(base_url: str, name: str, **labels: str) -> float:
     return total
 
 
-def _kafka_status(stack, service: str = "inventory") -> dict:  # type: ignore[no-untyped-def]
+def _kafka_status(stack, service: str = "inventory") -> dict:
     env = {**stack.env, "DJANGO_SETTINGS_MODULE": f"{service}_service.settings.dev"}
     result = subprocess.run(
         [sys.executable, str(ROOT / f"{service}_service" / "manage.py"), "kafka_status", "--json"],
@@ -245,7 +245,7 @@ def test_a_poison_message_is_dead_lettered_shown_in_the_admin_and_replayed(stack
     )
 
     # then it is on the dead-letter topic with the reasons in its headers
-    def mine(messages):  # type: ignore[no-untyped-def]
+    def mine(messages):
         return [m for m in messages if m.key() == marker.encode()]
 
     [dead] = mine(

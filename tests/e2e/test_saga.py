@@ -109,7 +109,7 @@ def test_the_saga_events_are_on_the_topics_with_keys_headers_and_causation(stack
     order_id = order["id"]
     _settled(orders, order_id, "confirmed")
 
-    def for_order(messages):  # type: ignore[no-untyped-def]
+    def for_order(messages):
         return [m for m in messages if m.key() == order_id.encode()]
 
     order_events = for_order(
@@ -148,7 +148,7 @@ def test_low_stock_events_are_published_keyed_by_sku(stack, orders, inventory, p
     _settled(orders, _place(orders, (sku, 3))["id"], "confirmed")  # 3 -> 0
     inventory.post(f"/api/products/{sku}/restock/", {"quantity": 5})  # 0 -> 5
 
-    def for_sku(messages):  # type: ignore[no-untyped-def]
+    def for_sku(messages):
         return [json.loads(m.value())["event_type"] for m in messages if m.key() == sku.encode()]
 
     types = for_sku(

@@ -51,7 +51,7 @@ def _seed() -> int:
     return seed
 
 
-def _log_lines(stack, program: str, text: str) -> int:  # type: ignore[no-untyped-def]
+def _log_lines(stack, program: str, text: str) -> int:
     log = stack.run_dir / "logs" / f"{program.split(':')[1]}.log"
     return sum(text in line for line in log.read_text(errors="replace").splitlines())
 
@@ -225,11 +225,11 @@ sys.exit(main())
 """
 
 
-def _ticks(log) -> int:  # type: ignore[no-untyped-def]
+def _ticks(log) -> int:
     return log.read_text().count("sent relay-outbox-sweep")
 
 
-def _beat(stack, service: str, folder):  # type: ignore[no-untyped-def]
+def _beat(stack, service: str, folder):
     log = folder / f"{service}-beat.log"
     with log.open("w") as out:
         process = subprocess.Popen(

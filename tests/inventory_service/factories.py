@@ -6,7 +6,7 @@ from inventory_service.stock.models import Product
 from tests.support.events import event
 
 
-def product_create(**overrides) -> Product:  # type: ignore[no-untyped-def]
+def product_create(**overrides) -> Product:
     fields = {
         "sku": f"SKU-{uuid.uuid4().hex[:8].upper()}",
         "name": "Test product",

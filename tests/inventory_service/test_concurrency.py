@@ -67,7 +67,7 @@ def test_two_batches_crossing_over_the_same_products_do_not_deadlock(monkeypatch
     halfway = threading.Barrier(2)
     release = reactions.stock_release
 
-    def release_when_both_are_halfway(**kwargs):  # type: ignore[no-untyped-def]
+    def release_when_both_are_halfway(**kwargs):
         # When the other batch is waiting for this one's locks instead, nobody comes: go on.
         with contextlib.suppress(threading.BrokenBarrierError):
             halfway.wait(timeout=2)
@@ -86,7 +86,7 @@ def test_two_batches_crossing_over_the_same_products_do_not_deadlock(monkeypatch
     ]
     errors: list[BaseException] = []
 
-    def apply(payloads: list) -> None:  # type: ignore[type-arg]
+    def apply(payloads: list) -> None:
         try:
             events_apply([event(p) for p in payloads], HANDLERS)
         except BaseException as exc:  # noqa: BLE001 - reported below

@@ -51,7 +51,7 @@ order_plans = st.lists(
 )
 
 
-def _deliveries(plans, data):  # type: ignore[no-untyped-def]
+def _deliveries(plans, data):
     """Per-order event lists (one event id each), interleaved and duplicated."""
     per_order = []
     for plan in plans:
@@ -134,9 +134,9 @@ def test_any_delivery_sequence_keeps_stock_consistent(plans, data):
         transaction.set_rollback(True)
 
 
-def _outcome() -> tuple[dict, dict, dict]:  # type: ignore[type-arg]
+def _outcome() -> tuple[dict, dict, dict]:
     """Stock, reservations and, per order, what was published (ids and times aside)."""
-    published: dict[str, list[tuple[str, dict]]] = {}  # type: ignore[type-arg]
+    published: dict[str, list[tuple[str, dict]]] = {}
     for row in OutboxMessage.objects.order_by("id"):
         payload = json.loads(row.body)["payload"]
         published.setdefault(row.correlation_id, []).append((row.event_type, payload))
@@ -158,7 +158,7 @@ def test_batches_end_exactly_as_one_event_at_a_time(plans, data):
         bounds = [0, *cuts, len(sequence)]
         batches = [sequence[i:j] for i, j in itertools.pairwise(bounds) if i < j]
 
-        def outcome_of(apply) -> tuple[dict, dict, dict]:  # type: ignore[no-untyped-def,type-arg]
+        def outcome_of(apply) -> tuple[dict, dict, dict]:
             savepoint = transaction.savepoint()
             apply()
             outcome = _outcome()

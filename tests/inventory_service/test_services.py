@@ -32,11 +32,11 @@ def _created(order_id: uuid.UUID, *lines: tuple[str, int]) -> OrderCreatedIntegr
     )
 
 
-def _apply(payload, event_id=None) -> bool:  # type: ignore[no-untyped-def]
+def _apply(payload, event_id=None) -> bool:
     return event_apply(event(payload, event_id=event_id), HANDLERS)
 
 
-def _published(**filters) -> list[tuple[str, dict]]:  # type: ignore[no-untyped-def]
+def _published(**filters) -> list[tuple[str, dict]]:
     rows = OutboxMessage.objects.filter(**filters).order_by("id")
     return [(r.event_type, json.loads(r.body)["payload"]) for r in rows]
 
@@ -230,7 +230,7 @@ def test_a_repeated_cancellation_is_confirmed_again_and_releases_once():
     assert len(confirmations) == 2
 
 
-def _apply_batch(*payloads, event_ids=None) -> list[str]:  # type: ignore[no-untyped-def]
+def _apply_batch(*payloads, event_ids=None) -> list[str]:
     ids = event_ids or [None] * len(payloads)
     return events_apply(
         [event(p, event_id=i) for p, i in zip(payloads, ids, strict=True)], HANDLERS

@@ -3,7 +3,7 @@ from order_service.orders.models import Order
 from tests.support.events import event
 
 
-def order_create(**overrides) -> Order:  # type: ignore[no-untyped-def]
+def order_create(**overrides) -> Order:
     fields = {
         "customer_id": "customer-1",
         "lines": [

@@ -39,7 +39,7 @@ scenarios = st.lists(
 )
 
 
-def _answer(order: Order, reserved: bool):  # type: ignore[no-untyped-def]
+def _answer(order: Order, reserved: bool):
     if reserved:
         return event(
             StockReservedIntegrationEvent(

@@ -42,7 +42,7 @@ def _reserved(order: Order) -> StockReservedIntegrationEvent:
     )
 
 
-def _apply(payload, event_id=None) -> bool:  # type: ignore[no-untyped-def]
+def _apply(payload, event_id=None) -> bool:
     return event_apply(event(payload, event_id=event_id), HANDLERS)
 
 

@@ -30,7 +30,7 @@ def _published(order: Order, event_type: str) -> uuid.UUID:
     )
 
 
-def _consume(payload, *, order: Order, caused_by: uuid.UUID) -> uuid.UUID:  # type: ignore[no-untyped-def]
+def _consume(payload, *, order: Order, caused_by: uuid.UUID) -> uuid.UUID:
     message, event_id = event_message(payload, correlation_id=str(order.id), causation_id=caused_by)
     assert event_message_process(message, handlers=HANDLERS) == "applied"
     return event_id

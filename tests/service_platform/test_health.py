@@ -36,7 +36,7 @@ def kafka_at():
     events_config.cache_clear()
 
 
-def _ready(client) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
+def _ready(client) -> tuple[int, dict]:
     response = client.get("/health/ready", HTTP_ACCEPT="application/json")
     return response.status_code, response.json()
 

@@ -33,10 +33,10 @@ def test_sweep_ticks_that_waited_too_long_expire_instead_of_piling_up(app):
     ran: list[str] = []
     discarded_ids: list[str] = []
 
-    def started(task_id, **_) -> None:  # type: ignore[no-untyped-def]
+    def started(task_id, **_) -> None:
         ran.append(task_id)
 
-    def discarded(request, expired: bool, **_) -> None:  # type: ignore[no-untyped-def]
+    def discarded(request, expired: bool, **_) -> None:
         if expired:
             discarded_ids.append(request.id)
 

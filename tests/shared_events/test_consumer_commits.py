@@ -17,7 +17,7 @@ from tests.support.kafka import produce_raw
 pytestmark = pytest.mark.kafka
 
 
-def _committed(settings, group: str, topic: str) -> dict[int, int]:  # type: ignore[no-untyped-def]
+def _committed(settings, group: str, topic: str) -> dict[int, int]:
     from confluent_kafka import ConsumerGroupTopicPartitions
     from confluent_kafka.admin import AdminClient
 
@@ -30,7 +30,7 @@ def _committed(settings, group: str, topic: str) -> dict[int, int]:  # type: ign
     }
 
 
-def _wait_for(condition, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(condition, what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"{what} not within {timeout:.0f}s"

@@ -25,7 +25,7 @@ def topic(kafka_settings):
     return name
 
 
-def _run_until(loop: ConsumerLoop, done, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+def _run_until(loop: ConsumerLoop, done, timeout: float = 30.0) -> None:
     thread = threading.Thread(target=loop.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -130,4 +130,4 @@ def test_partition_keys_keep_an_order_together_and_stock_levels_by_sku():
 def test_contracts_are_immutable():
     event = _order_created()
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error
-        event.customer_id = "someone else"  # type: ignore[misc]
+        event.customer_id = "someone else"

@@ -211,7 +211,7 @@ def test_sigterm_finishes_the_batch_then_commits_and_exits(kafka_settings):
     assert committed_orders == confirmed
 
 
-def _produce(settings, value: bytes, *, key: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _produce(settings, value: bytes, *, key: str) -> tuple[int, int]:
     """Produce to the consumed topic; return where the message landed (partition, offset)."""
     from confluent_kafka import Producer
 
@@ -229,7 +229,7 @@ def _produce(settings, value: bytes, *, key: str) -> tuple[int, int]:  # type: i
     return landed[0]
 
 
-def _committed_offsets(settings) -> dict[int, int]:  # type: ignore[no-untyped-def]
+def _committed_offsets(settings) -> dict[int, int]:
     """What the service's consumer group committed on its topic, per partition."""
     from confluent_kafka import ConsumerGroupTopicPartitions
     from confluent_kafka.admin import AdminClient

@@ -27,7 +27,7 @@ def topic(kafka_settings):
     return name
 
 
-def _consume(settings, topic: str, group: str, process, until) -> None:  # type: ignore[no-untyped-def]
+def _consume(settings, topic: str, group: str, process, until) -> None:
     loop = ConsumerLoop(settings=settings, group_id=group, topics=[topic], process=process)
     thread = threading.Thread(target=loop.run, daemon=True)
     thread.start()
@@ -39,7 +39,7 @@ def _consume(settings, topic: str, group: str, process, until) -> None:  # type:
     thread.join(timeout=30)
 
 
-def _dead_letters(settings, topic: str, marker: bytes, count: int = 1) -> list[Message]:  # type: ignore[no-untyped-def]
+def _dead_letters(settings, topic: str, marker: bytes, count: int = 1) -> list[Message]:
     def mine(messages: list[Message]) -> list[Message]:
         return [m for m in messages if m.key() == marker]
 
@@ -48,7 +48,7 @@ def _dead_letters(settings, topic: str, marker: bytes, count: int = 1) -> list[M
     )
 
 
-def _poison(settings, topic: str) -> tuple[bytes, list[Message]]:  # type: ignore[no-untyped-def]
+def _poison(settings, topic: str) -> tuple[bytes, list[Message]]:
     """A message the handler refuses, dead-lettered by a real consumer loop."""
     marker = uuid.uuid4().hex.encode()
     produce_raw(
@@ -67,7 +67,7 @@ def _poison(settings, topic: str) -> tuple[bytes, list[Message]]:  # type: ignor
     return marker, _dead_letters(settings, topic, marker)
 
 
-def _dead_letters_present(settings, topic: str) -> bool:  # type: ignore[no-untyped-def]
+def _dead_letters_present(settings, topic: str) -> bool:
     from shared_events.kafka.status import cluster_status
 
     status = cluster_status(settings, topics=[dead_letter_topic(topic)], groups=[])

@@ -14,7 +14,7 @@ from tests.support.kafka import produce_raw
 pytestmark = pytest.mark.kafka
 
 
-def _consume_and_commit(settings, group: str, topic: str, count: int) -> None:  # type: ignore[no-untyped-def]
+def _consume_and_commit(settings, group: str, topic: str, count: int) -> None:
     consumer = Consumer(
         {
             **settings.client_config(),

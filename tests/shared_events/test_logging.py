@@ -121,4 +121,4 @@ def test_requests_about_an_order_are_logged_with_its_correlation_id(client, capl
     assert response["X-Request-ID"] == "req-1"
     [record] = [r for r in caplog.records if r.name == "shared_events.request"]
     assert record.getMessage() == f"GET /api/orders/{order_id}/ 404"
-    assert record.http_status == 404  # type: ignore[attr-defined]
+    assert record.http_status == 404

@@ -81,7 +81,7 @@ def test_a_relay_that_cannot_get_the_lock_is_busy_and_sends_nothing(kafka_settin
     sent = []
 
     class Recording(EventProducer):
-        def publish_batch(self, messages, **kwargs):  # type: ignore[no-untyped-def]
+        def publish_batch(self, messages, **kwargs):
             sent.extend(messages)
             return super().publish_batch(messages, **kwargs)
 

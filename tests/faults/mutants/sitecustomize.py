@@ -45,9 +45,9 @@ class _InboxPatcher(importlib.abc.MetaPathFinder):
 
         def exec_and_patch(module: ModuleType) -> None:
             exec_module(module)
-            module._processed_events_record = _losing(module._processed_events_record)  # type: ignore[attr-defined]
+            module._processed_events_record = _losing(module._processed_events_record)
 
-        spec.loader.exec_module = exec_and_patch  # type: ignore[method-assign]
+        spec.loader.exec_module = exec_and_patch
         return spec
 
 
