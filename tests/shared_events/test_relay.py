@@ -11,7 +11,17 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from shared_events.contracts import OrderCancelledIntegrationEvent
+from shared_events.contracts import (
+    OrderCancelledIntegrationEvent,
+    OrderCreatedIntegrationEvent,
+    OrderLine,
+)
+from shared_events.contracts.limits import (
+    CUSTOMER_ID_MAX_LENGTH,
+    LINE_MAX_QUANTITY,
+    ORDER_MAX_LINES,
+    SKU_MAX_LENGTH,
+)
 from shared_events.django.conf import events_config
 from shared_events.django.models import OutboxMessage, ProcessedEvent
 from shared_events.django.outbox import outbox_append
@@ -132,8 +142,16 @@ def test_an_unreachable_broker_backs_off_and_never_parks_rows(kafka_settings):
 def test_a_message_kafka_refuses_is_parked_the_rest_flow_and_it_can_be_redriven(kafka_settings):
     # given a row too large for the producer, followed by a normal one
     with transaction.atomic():
+        # the largest order the API takes: its longest SKUs, as many lines as it allows
         [big] = outbox_append(
-            OrderCancelledIntegrationEvent(order_id=uuid.uuid4(), reason="x" * 5000)
+            OrderCreatedIntegrationEvent(
+                order_id=uuid.uuid4(),
+                customer_id="c" * CUSTOMER_ID_MAX_LENGTH,
+                lines=tuple(
+                    OrderLine(sku=f"{i:0{SKU_MAX_LENGTH}d}", quantity=LINE_MAX_QUANTITY)
+                    for i in range(ORDER_MAX_LINES)
+                ),
+            )
         )
     [small] = _publish_cancellations(uuid.uuid4(), 1)
     strict = EventProducer(kafka_settings, **{"message.max.bytes": 2000})
