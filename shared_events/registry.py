@@ -99,7 +99,8 @@ class EventSources:
     def verify(self, event: Event[Contract], *, topic: str | None) -> None:
         """Raise UntrustedEventError unless `event` may have come from where it came."""
         home = EVENT_TOPICS[type(event.payload)]
-        if topic not in (topic_name(home, namespace=self.namespace), self.replay_topic):
+        accepted = {topic_name(home, namespace=self.namespace), self.replay_topic} - {None}
+        if topic not in accepted:
             raise UntrustedEventError(f"{event.event_type} is not published on {topic}")
         owner = TOPIC_OWNERS[home]
         if event.producer != owner:

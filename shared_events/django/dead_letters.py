@@ -43,7 +43,7 @@ def dead_letter_store(message: Message) -> DeadLetter | None:
     position = {"topic": where.topic, "partition": where.partition, "offset": where.offset}
     try:
         letter = _dead_letter_parse(message)
-        return _dead_letter_insert(position, letter, message)
+        return _dead_letter_insert(position, letter)
     except TransientEventError:
         raise
     except Exception as exc:  # noqa: BLE001 - stored raw below, whatever the header held
@@ -65,7 +65,7 @@ def dead_letter_store(message: Message) -> DeadLetter | None:
         headers=[],
     )
     try:
-        return _dead_letter_insert(position, raw, message)
+        return _dead_letter_insert(position, raw)
     except TransientEventError:
         raise
     except Exception:
@@ -110,9 +110,7 @@ def _dead_letter_parse(message: Message) -> DeadLetter:
     )
 
 
-def _dead_letter_insert(
-    position: dict[str, Any], letter: DeadLetter, message: Message
-) -> DeadLetter | None:
+def _dead_letter_insert(position: dict[str, Any], letter: DeadLetter) -> DeadLetter | None:
     fields = {
         f.attname: getattr(letter, f.attname)
         for f in DeadLetter._meta.concrete_fields

@@ -55,3 +55,10 @@ def test_an_event_from_its_owner_on_its_topic_is_accepted(payload, producer, top
 def test_an_event_from_elsewhere_is_refused(payload, producer, topic):
     with pytest.raises(UntrustedEventError):
         SOURCES.verify(event(payload, producer=producer), topic=topic)
+
+
+def test_without_a_replay_topic_only_the_events_own_topic_is_accepted():
+    sources = EventSources(namespace="ns.")
+    sources.verify(event(RESERVED, producer="inventory-service"), topic="ns.inventory-events")
+    with pytest.raises(UntrustedEventError):
+        sources.verify(event(RESERVED, producer="inventory-service"), topic=None)
