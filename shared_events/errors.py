@@ -21,6 +21,10 @@ class ContractValidationError(PermanentEventError):
     """The payload does not match its contract."""
 
 
+class UntrustedEventError(PermanentEventError):
+    """The event arrived on a topic, or from a producer, its type does not belong to."""
+
+
 class EventRejectedError(PermanentEventError):
     """A handler refused the event for a business reason."""
 

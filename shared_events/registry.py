@@ -19,20 +19,27 @@ from shared_events.contracts import (
     StockReservedIntegrationEvent,
 )
 from shared_events.envelope import Envelope, format_validation_errors
-from shared_events.errors import ContractValidationError, UnknownEventTypeError
+from shared_events.errors import (
+    ContractValidationError,
+    UnknownEventTypeError,
+    UntrustedEventError,
+)
+from shared_events.topics import INVENTORY_EVENTS, ORDER_EVENTS, TOPIC_OWNERS, topic_name
+
+# The topic each event type is published on (by the topic's owner, see TOPIC_OWNERS).
+EVENT_TOPICS: dict[type[Contract], str] = {
+    OrderCreatedIntegrationEvent: ORDER_EVENTS,
+    OrderStatusChangedIntegrationEvent: ORDER_EVENTS,
+    OrderCancelledIntegrationEvent: ORDER_EVENTS,
+    StockReservedIntegrationEvent: INVENTORY_EVENTS,
+    ReservationFailedIntegrationEvent: INVENTORY_EVENTS,
+    StockLevelWarningIntegrationEvent: INVENTORY_EVENTS,
+    StockLevelNormalizedIntegrationEvent: INVENTORY_EVENTS,
+    StockDepletedIntegrationEvent: INVENTORY_EVENTS,
+}
 
 CONTRACTS: dict[tuple[str, int], type[Contract]] = {
-    (contract.event_type, contract.event_version): contract
-    for contract in (
-        OrderCreatedIntegrationEvent,
-        OrderStatusChangedIntegrationEvent,
-        OrderCancelledIntegrationEvent,
-        StockReservedIntegrationEvent,
-        ReservationFailedIntegrationEvent,
-        StockLevelWarningIntegrationEvent,
-        StockLevelNormalizedIntegrationEvent,
-        StockDepletedIntegrationEvent,
-    )
+    (contract.event_type, contract.event_version): contract for contract in EVENT_TOPICS
 }
 
 C = TypeVar("C", bound=Contract)
@@ -79,6 +86,27 @@ def event_from_envelope(envelope: Envelope) -> Event[Contract]:
         causation_id=envelope.causation_id,
         payload=payload,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class EventSources:
+    """Where a consumer accepts events from: each type only on its own topic (or on the
+    consumer's replay topic), and only as published by that topic's owner."""
+
+    namespace: str = ""
+    replay_topic: str | None = None
+
+    def verify(self, event: Event[Contract], *, topic: str | None) -> None:
+        """Raise UntrustedEventError unless `event` may have come from where it came."""
+        home = EVENT_TOPICS[type(event.payload)]
+        accepted = {topic_name(home, namespace=self.namespace), self.replay_topic} - {None}
+        if topic not in accepted:
+            raise UntrustedEventError(f"{event.event_type} is not published on {topic}")
+        owner = TOPIC_OWNERS[home]
+        if event.producer != owner:
+            raise UntrustedEventError(
+                f"{event.event_type} is published by {owner}, not by {event.producer[:100]!r}"
+            )
 
 
 def decode_event(raw: bytes | None) -> Event[Contract]:

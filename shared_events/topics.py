@@ -8,6 +8,12 @@ ORDER_EVENTS = "order-events"
 INVENTORY_EVENTS = "inventory-events"
 DEAD_LETTER_SUFFIX = ".dlq"
 
+# The services, by the name each puts in its envelopes' `producer`.
+ORDER_SERVICE = "order-service"
+INVENTORY_SERVICE = "inventory-service"
+# Each topic has one owner, the only service that publishes on it.
+TOPIC_OWNERS = {ORDER_EVENTS: ORDER_SERVICE, INVENTORY_EVENTS: INVENTORY_SERVICE}
+
 
 def topic_name(base: str, *, namespace: str = "") -> str:
     return f"{namespace}{base}"
@@ -24,7 +30,7 @@ def all_topics(*, namespace: str = "") -> list[str]:
 
 
 # The services' consumer groups (each also has a dead-letter group, see dead_letter_group).
-SERVICE_GROUPS = ("order-service", "inventory-service")
+SERVICE_GROUPS = (ORDER_SERVICE, INVENTORY_SERVICE)
 DEAD_LETTER_GROUP_SUFFIX = ".dead-letters"
 
 

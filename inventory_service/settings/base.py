@@ -11,7 +11,7 @@ from service_platform.settings.common import (
 )
 from service_platform.settings.logging import logging_settings
 from shared_events.kafka.config import KafkaSettings
-from shared_events.topics import INVENTORY_EVENTS, ORDER_EVENTS
+from shared_events.topics import INVENTORY_EVENTS, INVENTORY_SERVICE, ORDER_EVENTS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "inventory_service.stock"]
 ROOT_URLCONF = "inventory_service.urls"
@@ -28,12 +28,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 KAFKA = KafkaSettings.from_env()
 SHARED_EVENTS = {
-    "SERVICE_NAME": "inventory-service",
+    "SERVICE_NAME": INVENTORY_SERVICE,
     "PUBLISH_TOPIC": INVENTORY_EVENTS,
     "CONSUME_TOPICS": [ORDER_EVENTS],
     "CONSUMER_GROUP": "inventory-service",
+    # Where replayed dead letters of the consumer group go; never a topic a message names.
+    "REPLAY_TOPIC": env.str("EVENTS_REPLAY_TOPIC", default=ORDER_EVENTS),
     "HANDLERS": "inventory_service.stock.handlers.HANDLERS",
-    "RETENTION_DAYS": env.int("EVENTS_RETENTION_DAYS", default=7),
+    # Longer than Kafka keeps messages and committed offsets (checked at start-up).
+    "RETENTION_DAYS": env.int("EVENTS_RETENTION_DAYS", default=9),
     "OUTBOX_MAX_ATTEMPTS": env.int("OUTBOX_MAX_ATTEMPTS", default=5),
 }
 

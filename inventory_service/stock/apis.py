@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from inventory_service.stock import selectors, services
 from inventory_service.stock.models import Product
-from shared_events.contracts.orders import SKU_PATTERN
+from shared_events.contracts.limits import SKU_MAX_LENGTH, SKU_PATTERN
 
 
 class ProductOutputSerializer(serializers.ModelSerializer):
@@ -44,7 +44,7 @@ class ProductListCreateApi(generics.ListAPIView):
     class InputSerializer(serializers.Serializer):
         sku = serializers.RegexField(
             SKU_PATTERN,
-            max_length=40,
+            max_length=SKU_MAX_LENGTH,
             error_messages={"invalid": "SKUs are 2-40 upper-case letters, digits or '-'."},
         )
         name = serializers.CharField(max_length=200)

@@ -33,15 +33,19 @@ def on_order_cancelled(events: Sequence[Event[OrderCancelledIntegrationEvent]]) 
         reactions.stock_release(order_id=event.payload.order_id, causation_id=event.event_id)
 
 
-def on_order_shipped(events: Sequence[Event[OrderStatusChangedIntegrationEvent]]) -> None:
-    """Turn the order's reservation into a sale."""
+def on_order_status_changed(events: Sequence[Event[OrderStatusChangedIntegrationEvent]]) -> None:
+    """A shipment turns the reservation into a sale; a cancellation's announcement lets the
+    OrderCancelled that follows release it."""
     for event in events:
-        reactions.stock_sell(order_id=event.payload.order_id, causation_id=event.event_id)
+        if event.payload.new_status == OrderStatusName.SHIPPED:
+            reactions.stock_sell(order_id=event.payload.order_id, causation_id=event.event_id)
+        else:
+            reactions.stock_release_announced(order_id=event.payload.order_id)
 
 
-def is_shipment(payload: OrderStatusChangedIntegrationEvent) -> bool:
+def moves_a_reservation(payload: OrderStatusChangedIntegrationEvent) -> bool:
     """Other status changes need nothing here."""
-    return payload.new_status == OrderStatusName.SHIPPED
+    return payload.new_status in (OrderStatusName.SHIPPED, OrderStatusName.CANCELLING)
 
 
 def before_batch(events: EventsByType) -> None:
@@ -49,7 +53,8 @@ def before_batch(events: EventsByType) -> None:
     reserving = events.get(OrderCreatedIntegrationEvent, [])
     moving = [
         *events.get(OrderCancelledIntegrationEvent, []),
-        *events.get(OrderStatusChangedIntegrationEvent, []),  # shipments only: see is_shipment
+        # shipments and cancellations only: see moves_a_reservation
+        *events.get(OrderStatusChangedIntegrationEvent, []),
     ]
     reactions.products_lock_for(
         reserving=[line for event in reserving for line in event.payload.lines],
@@ -63,7 +68,7 @@ HANDLERS = EventHandlers(
         OrderCreatedIntegrationEvent: Handler(on_order_created, batched=True),
         OrderCancelledIntegrationEvent: Handler(on_order_cancelled, batched=False),
         OrderStatusChangedIntegrationEvent: Handler(
-            on_order_shipped, batched=False, acts_on=is_shipment
+            on_order_status_changed, batched=False, acts_on=moves_a_reservation
         ),
     },
     before_batch=before_batch,

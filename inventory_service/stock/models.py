@@ -69,6 +69,9 @@ class Reservation(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     reason_code = models.CharField(max_length=40, blank=True)
     rejected_sku = models.CharField(max_length=40, blank=True)
+    # When the Order Service announced the order as cancelling: only then is an
+    # OrderCancelled allowed to release what is reserved (a forged one is not).
+    cancellation_announced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

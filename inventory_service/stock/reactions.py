@@ -30,6 +30,7 @@ from shared_events.contracts import (
     StockReservedIntegrationEvent,
 )
 from shared_events.django.outbox import OutboxEntry, outbox_append, outbox_append_entries
+from shared_events.errors import EventRejectedError
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,13 @@ def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reserv
                 order_id=request.order_id, lines=tuple(reserved), total_amount=total
             )
         reservation = saved_instance(
-            Reservation, {**row._asdict(), "created_at": now, "updated_at": now}
+            Reservation,
+            {
+                **row._asdict(),
+                "cancellation_announced_at": None,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         new_reservations.append(row)
         decided[request.order_id] = (reservation, answer)
@@ -150,8 +157,20 @@ def stock_reserve_many(*, requests: Sequence[ReservationRequest]) -> list[Reserv
     return results
 
 
+def stock_release_announced(*, order_id: uuid.UUID) -> None:
+    """The Order Service announced the order as cancelling: its OrderCancelled may release."""
+    Reservation.objects.filter(order_id=order_id, status=ReservationStatus.RESERVED).update(
+        cancellation_announced_at=timezone.now()
+    )
+
+
 def stock_release(*, order_id: uuid.UUID, causation_id: uuid.UUID | None = None) -> Reservation:
-    """Give back what an order holds and confirm it, whether or not anything was held."""
+    """Give back what an order holds and confirm it, whether or not anything was held.
+
+    Reserved stock is released only for an order the Order Service announced as
+    cancelling (its status change comes before the OrderCancelled on the order's
+    partition): an OrderCancelled alone, for a confirmed order, is refused.
+    """
     correlation_id = str(order_id)
     reservation, created = Reservation.objects.select_for_update().get_or_create(
         order_id=order_id,
@@ -160,6 +179,14 @@ def stock_release(*, order_id: uuid.UUID, causation_id: uuid.UUID | None = None)
             "reason": "cancelled before it was reserved",
         },
     )
+    if (
+        reservation.status == ReservationStatus.RESERVED
+        and reservation.cancellation_announced_at is None
+    ):
+        raise EventRejectedError(
+            f"OrderCancelled for order {order_id}, which the Order Service never announced as"
+            " cancelling: its reserved stock stays reserved"
+        )
     if not created and reservation.status == ReservationStatus.SOLD:
         logger.warning(
             "release refused for order %s: it was shipped",

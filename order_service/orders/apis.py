@@ -16,10 +16,14 @@ from order_service.orders import selectors, services
 from order_service.orders.models import Order
 from order_service.orders.statuses import OrderStatus
 from service_platform.api import OutputSerializer
-from shared_events.contracts.orders import SKU_PATTERN
-
-MAX_QUANTITY = 1_000
-MAX_LINES = 100
+from shared_events.contracts.limits import (
+    CUSTOMER_ID_MAX_LENGTH,
+    LINE_MAX_QUANTITY,
+    ORDER_MAX_LINES,
+    REASON_MAX_LENGTH,
+    SKU_MAX_LENGTH,
+    SKU_PATTERN,
+)
 
 
 # Not ModelSerializers: those rebuild their fields from the model for every response.
@@ -61,14 +65,14 @@ class OrderListCreateApi(generics.ListAPIView):
         class LineSerializer(serializers.Serializer):
             sku = serializers.RegexField(
                 SKU_PATTERN,
-                max_length=40,
+                max_length=SKU_MAX_LENGTH,
                 error_messages={"invalid": "SKUs are 2-40 upper-case letters, digits or '-'."},
             )
-            quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+            quantity = serializers.IntegerField(min_value=1, max_value=LINE_MAX_QUANTITY)
 
-        customer_id = serializers.CharField(max_length=100)
+        customer_id = serializers.CharField(max_length=CUSTOMER_ID_MAX_LENGTH)
         # many=True hands max_length to the ListSerializer it builds; the stubs miss it.
-        lines = LineSerializer(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg]
+        lines = LineSerializer(many=True, allow_empty=False, max_length=ORDER_MAX_LINES)  # type: ignore[call-arg]
         shipping_address = serializers.CharField(required=False, allow_blank=True, default="")
         note = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -172,7 +176,9 @@ class OrderCancelApi(APIView):
     """Start cancelling an order: 202, then `cancelled` once its stock is released."""
 
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+        reason = serializers.CharField(
+            required=False, allow_blank=True, max_length=REASON_MAX_LENGTH, default=""
+        )
 
     @extend_schema(request=InputSerializer, responses={202: OrderOutputSerializer})
     def post(self, request: Request, order_id: Any) -> Response:

@@ -19,6 +19,7 @@ from order_service.orders.transitions import (
 )
 from shared_events.contracts import ReservedLine
 from shared_events.django.outbox import OutboxEntry
+from shared_events.errors import EventRejectedError
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,15 @@ class StockReservation:
 
 
 def orders_confirm(*, reservations: Sequence[StockReservation]) -> list[Order | None]:
-    """Confirm each pending order at its reserved prices, writing each table once."""
+    """Confirm each pending order at its reserved prices, writing each table once.
+
+    A reservation whose lines are not the order's is refused (EventRejectedError): the
+    order waits for a valid answer or its timeout.
+    """
     orders = sql.orders_lock([r.order_id for r in reservations])
+    ordered = sql.order_lines_read(
+        [o.id for o in orders.values() if o.status == OrderStatus.PENDING]
+    )
     results: list[Order | None] = []
     confirmed: list[Order] = []
     announcements: list[OutboxEntry] = []
@@ -45,6 +53,7 @@ def orders_confirm(*, reservations: Sequence[StockReservation]) -> list[Order | 
         if order is None:
             _unknown_order_log(reservation.order_id)
         elif transition_applies(order, OrderStatus.CONFIRMED, "stock reserved"):
+            _reservation_matches(reservation, ordered[order.id])
             order.total_amount = reservation.total_amount
             prices += [sql.LinePrice(order.id, l.sku, l.unit_price) for l in reservation.lines]
             announcements.append(
@@ -60,6 +69,23 @@ def orders_confirm(*, reservations: Sequence[StockReservation]) -> list[Order | 
         sql.order_line_prices_set(prices)  # StockReserved has lines
         orders_status_write(confirmed, announcements)
     return results
+
+
+def _reservation_matches(reservation: StockReservation, ordered: dict[str, int]) -> None:
+    """Refuse a reservation that does not hold exactly the order's lines.
+
+    The contract already refuses a total that is not the sum of the lines.
+    """
+    reserved = {line.sku: line.quantity for line in reservation.lines}
+    if reserved != ordered:
+        raise EventRejectedError(
+            f"the reservation of order {reservation.order_id} holds"
+            f" {_lines_text(reserved)}, the order {_lines_text(ordered)}"
+        )
+
+
+def _lines_text(lines: dict[str, int]) -> str:
+    return ", ".join(f"{quantity} x {sku}" for sku, quantity in sorted(lines.items())) or "nothing"
 
 
 def order_reject(

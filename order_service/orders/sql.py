@@ -122,3 +122,17 @@ def order_line_prices_set(prices: Sequence[LinePrice]) -> None:
                 [p.unit_price for p in prices],
             ],
         )
+
+
+def order_lines_read(order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+    """The ordered quantity of each SKU, by order."""
+    lines: dict[uuid.UUID, dict[str, int]] = {order_id: {} for order_id in order_ids}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT order_id, sku, quantity FROM {ORDER_LINE_TABLE}"
+            " WHERE order_id = ANY(%s::uuid[])",
+            [[str(order_id) for order_id in order_ids]],
+        )
+        for order_id, sku, quantity in cursor.fetchall():
+            lines[order_id][sku] = quantity
+    return lines

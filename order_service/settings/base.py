@@ -11,7 +11,7 @@ from service_platform.settings.common import (
 )
 from service_platform.settings.logging import logging_settings
 from shared_events.kafka.config import KafkaSettings
-from shared_events.topics import INVENTORY_EVENTS, ORDER_EVENTS
+from shared_events.topics import INVENTORY_EVENTS, ORDER_EVENTS, ORDER_SERVICE
 
 INSTALLED_APPS = [*INSTALLED_APPS, "order_service.orders"]
 ROOT_URLCONF = "order_service.urls"
@@ -28,12 +28,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 KAFKA = KafkaSettings.from_env()
 SHARED_EVENTS = {
-    "SERVICE_NAME": "order-service",
+    "SERVICE_NAME": ORDER_SERVICE,
     "PUBLISH_TOPIC": ORDER_EVENTS,
     "CONSUME_TOPICS": [INVENTORY_EVENTS],
     "CONSUMER_GROUP": "order-service",
+    # Where replayed dead letters of the consumer group go; never a topic a message names.
+    "REPLAY_TOPIC": env.str("EVENTS_REPLAY_TOPIC", default=INVENTORY_EVENTS),
     "HANDLERS": "order_service.orders.handlers.HANDLERS",
-    "RETENTION_DAYS": env.int("EVENTS_RETENTION_DAYS", default=7),
+    # Longer than Kafka keeps messages and committed offsets (checked at start-up).
+    "RETENTION_DAYS": env.int("EVENTS_RETENTION_DAYS", default=9),
     "OUTBOX_MAX_ATTEMPTS": env.int("OUTBOX_MAX_ATTEMPTS", default=5),
 }
 

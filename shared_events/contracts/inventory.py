@@ -5,10 +5,11 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared_events.contracts.base import Contract
-from shared_events.contracts.orders import Quantity, Sku
+from shared_events.contracts.limits import ORDER_MAX_LINES
+from shared_events.contracts.orders import Quantity, Reason, Sku, skus_unique
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 
@@ -40,8 +41,18 @@ class StockReservedIntegrationEvent(Contract):
     event_version: ClassVar[int] = 1
 
     order_id: uuid.UUID
-    lines: Annotated[tuple[ReservedLine, ...], Field(min_length=1)]
+    lines: Annotated[tuple[ReservedLine, ...], Field(min_length=1, max_length=ORDER_MAX_LINES)]
     total_amount: Money
+
+    @model_validator(mode="after")
+    def _lines_add_up(self) -> "StockReservedIntegrationEvent":
+        skus_unique(self.lines)
+        lines_total = sum((line.unit_price * line.quantity for line in self.lines), Decimal(0))
+        if self.total_amount != lines_total:
+            raise ValueError(
+                f"total_amount {self.total_amount} is not the sum of the lines, {lines_total}"
+            )
+        return self
 
     def partition_key(self) -> str:
         return str(self.order_id)
@@ -55,8 +66,8 @@ class ReservationFailedIntegrationEvent(Contract):
 
     order_id: uuid.UUID
     reason_code: ReasonCode
-    reason: str
-    sku: str | None = None
+    reason: Reason
+    sku: Sku | None = None
 
     def partition_key(self) -> str:
         return str(self.order_id)

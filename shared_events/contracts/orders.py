@@ -2,16 +2,35 @@
 
 import enum
 import uuid
-from typing import Annotated, ClassVar
+from collections.abc import Sequence
+from typing import Annotated, ClassVar, Protocol
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from shared_events.contracts.base import Contract
+from shared_events.contracts.limits import (
+    CUSTOMER_ID_MAX_LENGTH,
+    LINE_MAX_QUANTITY,
+    ORDER_MAX_LINES,
+    REASON_MAX_LENGTH,
+    SKU_PATTERN,
+)
 
-# The one definition of a SKU: the APIs validate input with it too.
-SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
-Quantity = Annotated[int, Field(ge=1, le=10_000)]
+Quantity = Annotated[int, Field(ge=1, le=LINE_MAX_QUANTITY)]
+Reason = Annotated[str, StringConstraints(max_length=REASON_MAX_LENGTH)]
+
+
+class _HasSku(Protocol):
+    @property
+    def sku(self) -> str: ...
+
+
+def skus_unique(lines: Sequence[_HasSku]) -> None:
+    """An order names each SKU once (the API refuses repeated lines)."""
+    skus = [line.sku for line in lines]
+    if len(set(skus)) != len(skus):
+        raise ValueError("each SKU may appear once")
 
 
 class OrderStatusName(enum.StrEnum):
@@ -43,8 +62,13 @@ class OrderCreatedIntegrationEvent(_OrderEvent):
     event_type: ClassVar[str] = "OrderCreatedIntegrationEvent"
     event_version: ClassVar[int] = 1
 
-    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    lines: Annotated[tuple[OrderLine, ...], Field(min_length=1)]
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=CUSTOMER_ID_MAX_LENGTH)]
+    lines: Annotated[tuple[OrderLine, ...], Field(min_length=1, max_length=ORDER_MAX_LINES)]
+
+    @model_validator(mode="after")
+    def _skus_unique(self) -> "OrderCreatedIntegrationEvent":
+        skus_unique(self.lines)
+        return self
 
 
 class OrderStatusChangedIntegrationEvent(_OrderEvent):
@@ -55,7 +79,7 @@ class OrderStatusChangedIntegrationEvent(_OrderEvent):
 
     old_status: OrderStatusName | None
     new_status: OrderStatusName
-    reason: str = ""
+    reason: Reason = ""
 
 
 class OrderCancelledIntegrationEvent(_OrderEvent):
@@ -64,4 +88,4 @@ class OrderCancelledIntegrationEvent(_OrderEvent):
     event_type: ClassVar[str] = "OrderCancelledIntegrationEvent"
     event_version: ClassVar[int] = 1
 
-    reason: str = ""
+    reason: Reason = ""

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class SharedEventsConfig(AppConfig):
@@ -6,3 +7,8 @@ class SharedEventsConfig(AppConfig):
     label = "shared_events"
     verbose_name = "Events (outbox and inbox)"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from shared_events.django.checks import retention_check
+
+        checks.register(retention_check)

@@ -5,9 +5,11 @@ import functools
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from shared_events.kafka.config import KafkaSettings
+from shared_events.kafka.config import DAY_MS, KafkaSettings
+from shared_events.registry import EventSources
 from shared_events.topics import topic_name
 
 if TYPE_CHECKING:
@@ -20,6 +22,8 @@ class EventsConfig:
     publish_topic: str
     consume_topics: list[str]
     consumer_group: str
+    # Where replayed dead letters of the consumer group go (a topic it consumes).
+    replay_topic: str
     handlers_path: str
     outbox_batch_size: int
     outbox_max_attempts: int
@@ -30,20 +34,60 @@ class EventsConfig:
         handlers: EventHandlers = import_string(self.handlers_path)
         return handlers
 
+    @property
+    def event_sources(self) -> EventSources:
+        return EventSources(namespace=self.kafka.namespace, replay_topic=self.replay_topic)
+
+
+def retention_problem(*, retention_days: int, kafka: KafkaSettings) -> str | None:
+    """Why processed-event ids would be purged while Kafka can still deliver their events.
+
+    A redelivered message whose id was purged is applied again, so the ids must outlive
+    every message on the topics and every committed offset (without one, a group starts
+    again from the oldest message).
+    """
+    kept_ms = retention_days * DAY_MS
+    if kafka.topic_retention_ms < 0 or kept_ms <= kafka.message_lifetime_ms:
+        return (
+            f"EVENTS_RETENTION_DAYS ({retention_days}) must be longer than a message can stay on"
+            f" a topic: retention.ms {kafka.topic_retention_ms} + segment.ms"
+            f" {kafka.topic_segment_ms} (KAFKA_TOPIC_RETENTION_MS, KAFKA_TOPIC_SEGMENT_MS)"
+        )
+    if kept_ms <= kafka.offsets_retention_minutes * 60_000:
+        return (
+            f"EVENTS_RETENTION_DAYS ({retention_days}) must be longer than the broker keeps"
+            f" committed offsets: {kafka.offsets_retention_minutes} minutes"
+            " (KAFKA_OFFSETS_RETENTION_MINUTES)"
+        )
+    return None
+
 
 @functools.cache
 def events_config() -> EventsConfig:
+    """The configuration; refuses one under which an event could be applied twice."""
     raw = settings.SHARED_EVENTS
     kafka: KafkaSettings = settings.KAFKA
     namespace = kafka.namespace
+    consume_topics = [topic_name(t, namespace=namespace) for t in raw["CONSUME_TOPICS"]]
+    if "REPLAY_TOPIC" in raw:
+        replay_topic = topic_name(raw["REPLAY_TOPIC"], namespace=namespace)
+    elif len(consume_topics) == 1:
+        replay_topic = consume_topics[0]
+    else:
+        raise ImproperlyConfigured("SHARED_EVENTS needs a REPLAY_TOPIC: it consumes several")
+    retention_days = int(raw.get("RETENTION_DAYS", 9))
+    problem = retention_problem(retention_days=retention_days, kafka=kafka)
+    if problem is not None:
+        raise ImproperlyConfigured(problem)
     return EventsConfig(
         service_name=raw["SERVICE_NAME"],
         publish_topic=topic_name(raw["PUBLISH_TOPIC"], namespace=namespace),
-        consume_topics=[topic_name(t, namespace=namespace) for t in raw["CONSUME_TOPICS"]],
+        consume_topics=consume_topics,
         consumer_group=topic_name(raw["CONSUMER_GROUP"], namespace=namespace),
+        replay_topic=replay_topic,
         handlers_path=raw["HANDLERS"],
         outbox_batch_size=int(raw.get("OUTBOX_BATCH_SIZE", 1000)),
         outbox_max_attempts=int(raw.get("OUTBOX_MAX_ATTEMPTS", 5)),
-        retention_days=int(raw.get("RETENTION_DAYS", 7)),
+        retention_days=retention_days,
         kafka=kafka,
     )

@@ -1,4 +1,5 @@
-"""Handling consumed messages: decode, apply exactly once, and say what happened.
+"""Handling consumed messages: decode, check where they came from, apply exactly once, and
+say what happened.
 
 Log lines carry the event's correlation id, id and type; metrics count each outcome and
 time it. A batch of messages is applied in one transaction; a single message continues
@@ -14,6 +15,7 @@ from typing import Any
 from confluent_kafka import Message
 from opentelemetry.trace import SpanKind
 
+from shared_events.django.conf import events_config
 from shared_events.django.inbox import EventHandlers, Outcome, events_apply
 from shared_events.headers import message_headers
 from shared_events.observability.logging import log_context_bind, message_log_context
@@ -38,7 +40,7 @@ def event_messages_process(
     """Apply the messages' events in one transaction; all of them, or none if one fails."""
     started = time.perf_counter()
     try:
-        events = [decode_event(message.value()) for message in messages]
+        events = [_event_from(message) for message in messages]
         outcomes = events_apply(events, handlers)
     except Exception as exc:
         # The consumer loop applies the batch again one message at a time, which counts
@@ -69,7 +71,7 @@ def event_message_process(message: Message, *, handlers: EventHandlers) -> Outco
             kind=SpanKind.CONSUMER,
             attributes=_span_attributes(message),
         ):
-            event = decode_event(message.value())
+            event = _event_from(message)
             label = event_type_label(event.event_type)
             log_context_bind(
                 correlation_id=event.correlation_id,
@@ -82,6 +84,13 @@ def event_message_process(message: Message, *, handlers: EventHandlers) -> Outco
         raise
     _outcomes_record([message], [event], [outcome], elapsed=time.perf_counter() - started)
     return outcome
+
+
+def _event_from(message: Message) -> Event[Any]:
+    """Decode the message's event, and refuse it unless it came from where it belongs."""
+    event = decode_event(message.value())
+    events_config().event_sources.verify(event, topic=message.topic())
+    return event
 
 
 def _outcomes_record(

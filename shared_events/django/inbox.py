@@ -63,6 +63,13 @@ class EventHandlers:
 _TRANSIENT_PGCODES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03"}
 
 
+def database_error_is_transient(exc: DatabaseError) -> bool:
+    """Whether trying again later may succeed (the database, not the data, was the problem)."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        getattr(exc.__cause__, "pgcode", None) in _TRANSIENT_PGCODES
+    )
+
+
 def events_apply(events: Sequence[Event[Any]], handlers: EventHandlers) -> list[Outcome]:
     """Apply events in order, all in one transaction, each at most once; say what each did.
 

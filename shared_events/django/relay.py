@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from shared_events.django import sql
 from shared_events.django.conf import events_config
-from shared_events.django.models import OutboxMessage, ProcessedEvent
+from shared_events.django.models import DeadLetter, OutboxMessage, ProcessedEvent
 from shared_events.headers import relay_headers
 from shared_events.kafka.producer import DeliveryReport, EventProducer, OutgoingMessage
 from shared_events.observability.metrics import events_published_record
@@ -218,9 +218,11 @@ def outbox_redrive(*, ids: list[int] | None = None) -> int:
     return rows.update(failed_at=None, attempts=0, next_attempt_at=None)
 
 
-def events_purge(*, older_than: timedelta) -> tuple[int, int]:
-    """Delete published outbox rows and processed-event ids older than `older_than`."""
+def events_purge(*, older_than: timedelta) -> tuple[int, int, int]:
+    """Delete published outbox rows, processed-event ids and dead letters older than
+    `older_than`; return how many of each."""
     cutoff = timezone.now() - older_than
     outbox, _ = OutboxMessage.objects.filter(published_at__lt=cutoff).delete()
     inbox, _ = ProcessedEvent.objects.filter(processed_at__lt=cutoff).delete()
-    return outbox, inbox
+    dead_letters, _ = DeadLetter.objects.filter(received_at__lt=cutoff).delete()
+    return outbox, inbox, dead_letters

@@ -15,6 +15,7 @@ def relay_outbox() -> int:
 
 
 @shared_task(name="shared_events.purge_events", ignore_result=True)
-def purge_events() -> tuple[int, int]:
-    """Delete published outbox rows and processed-event ids past their retention."""
+def purge_events() -> tuple[int, int, int]:
+    """Delete published outbox rows, processed-event ids and dead letters past their
+    retention."""
     return relay.events_purge(older_than=timedelta(days=events_config().retention_days))

@@ -49,7 +49,7 @@ def topics_ensure(settings: KafkaSettings, topics: list[str] | None = None) -> l
             name,
             num_partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
-            config={"min.insync.replicas": str(min(2, settings.topic_replication_factor))},
+            config=settings.topic_config(),
         )
         for name in wanted
         if name not in existing

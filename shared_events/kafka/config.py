@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 _TRUE = {"1", "true", "yes", "on"}
+DAY_MS = 24 * 60 * 60 * 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +23,26 @@ class KafkaSettings:
     namespace: str = ""
     topic_partitions: int = 6
     topic_replication_factor: int = 1
+    # Set on the topics this project creates. Kafka deletes a segment once its newest record
+    # is past retention, so a record may live up to retention + segment time.
+    topic_retention_ms: int = 7 * DAY_MS
+    topic_segment_ms: int = DAY_MS
+    # The broker's `offsets.retention.minutes` (Kafka's default): declared here, because a
+    # consumer group's committed offsets are dropped that long after it last had members.
+    offsets_retention_minutes: int = 7 * 24 * 60
+
+    @property
+    def message_lifetime_ms(self) -> int:
+        """How long a message may stay on a topic, at most."""
+        return self.topic_retention_ms + self.topic_segment_ms
+
+    def topic_config(self) -> dict[str, str]:
+        """The configuration of the topics this project creates."""
+        return {
+            "min.insync.replicas": str(min(2, self.topic_replication_factor)),
+            "retention.ms": str(self.topic_retention_ms),
+            "segment.ms": str(self.topic_segment_ms),
+        }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **defaults: Any) -> "KafkaSettings":

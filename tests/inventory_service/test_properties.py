@@ -63,8 +63,16 @@ def _deliveries(plans, data):
         )
         events = [event(created)]
         if plan["fate"] == "cancelled":
-            cancel = event(OrderCancelledIntegrationEvent(order_id=order_id))
-            events = [cancel, *events] if plan["cancel_overtakes"] else [*events, cancel]
+            # the Order Service announces the cancellation, then asks for the release
+            cancel = [
+                event(
+                    OrderStatusChangedIntegrationEvent(
+                        order_id=order_id, old_status="pending", new_status="cancelling"
+                    )
+                ),
+                event(OrderCancelledIntegrationEvent(order_id=order_id)),
+            ]
+            events = [*cancel, *events] if plan["cancel_overtakes"] else [*events, *cancel]
         elif plan["fate"] == "shipped":
             events.append(
                 event(

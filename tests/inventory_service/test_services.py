@@ -36,6 +36,13 @@ def _apply(payload, event_id=None) -> bool:
     return event_apply(event(payload, event_id=event_id), HANDLERS)
 
 
+def _cancelling(order_id: uuid.UUID) -> OrderStatusChangedIntegrationEvent:
+    """The Order Service's announcement that precedes its OrderCancelled."""
+    return OrderStatusChangedIntegrationEvent(
+        order_id=order_id, old_status="confirmed", new_status="cancelling"
+    )
+
+
 def _published(**filters) -> list[tuple[str, dict]]:
     rows = OutboxMessage.objects.filter(**filters).order_by("id")
     return [(r.event_type, json.loads(r.body)["payload"]) for r in rows]
@@ -100,6 +107,7 @@ def test_cancel_releases_stock_and_confirms_with_the_order_id():
     order_id = uuid.uuid4()
     _apply(_created(order_id, (product.sku, 8)))
 
+    _apply(_cancelling(order_id))
     _apply(OrderCancelledIntegrationEvent(order_id=order_id))
 
     assert _stock(product.sku) == (10, 0, 0)
@@ -219,6 +227,7 @@ def test_a_repeated_cancellation_is_confirmed_again_and_releases_once():
     product = product_create(available_quantity=5)
     order_id = uuid.uuid4()
     _apply(_created(order_id, (product.sku, 2)))
+    _apply(_cancelling(order_id))
     _apply(OrderCancelledIntegrationEvent(order_id=order_id))
     _apply(OrderCancelledIntegrationEvent(order_id=order_id))
     assert _stock(product.sku) == (5, 0, 0)

@@ -15,4 +15,9 @@ def order_create(**overrides) -> Order:
     return services.order_create(**fields)
 
 
-__all__ = ["event", "order_create"]
+def keyboards_order_create() -> Order:
+    """An order for two keyboards alone: what the tests' reservations of 178.00 hold."""
+    return order_create(lines=[services.OrderLineInput(sku="KEYBOARD-01", quantity=2)])
+
+
+__all__ = ["event", "keyboards_order_create", "order_create"]

@@ -24,7 +24,7 @@ from shared_events.contracts import (
 )
 from shared_events.django.inbox import event_apply
 from shared_events.django.models import OutboxMessage
-from tests.order_service.factories import event, order_create
+from tests.order_service.factories import event, keyboards_order_create
 
 scenarios = st.lists(
     st.fixed_dictionaries(
@@ -62,7 +62,7 @@ def _answer(order: Order, reserved: bool):
 @given(plan=scenarios, data=st.data())
 def test_orders_end_where_their_history_says(plan, data):
     with transaction.atomic():
-        orders = [order_create() for _ in plan]
+        orders = [keyboards_order_create() for _ in plan]
         # Each order's steps (by index, so that draws replay), in the order causality
         # allows; the draws interleave the orders.
         steps = {
@@ -127,7 +127,7 @@ def test_orders_end_where_their_history_says(plan, data):
 def test_confirmation_keeps_the_reserved_total():
     # A sanity anchor for the property above: the reserved answer confirms with its total.
     with transaction.atomic():
-        order = order_create()
+        order = keyboards_order_create()
         answer = _answer(order, reserved=True)
         event_apply(answer, HANDLERS)
         order.refresh_from_db()

@@ -14,6 +14,11 @@ from shared_events.contracts import (
     StockLevelNormalizedIntegrationEvent,
     StockReservedIntegrationEvent,
 )
+from shared_events.contracts.limits import (
+    CUSTOMER_ID_MAX_LENGTH,
+    LINE_MAX_QUANTITY,
+    ORDER_MAX_LINES,
+)
 from shared_events.errors import ContractValidationError, EventDecodeError, UnknownEventTypeError
 from shared_events.registry import CONTRACTS, decode_event, envelope_for
 
@@ -131,3 +136,77 @@ def test_contracts_are_immutable():
     event = _order_created()
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error
         event.customer_id = "someone else"
+
+
+def _order_created_bytes(*, lines: list[dict], customer_id: str = "c-1") -> bytes:
+    envelope = envelope_for(_order_created(), producer="order-service")
+    payload = {**envelope.payload, "lines": lines, "customer_id": customer_id}
+    return envelope.model_copy(update={"payload": payload}).to_json_bytes()
+
+
+@pytest.mark.parametrize(
+    ("lines", "customer_id"),
+    [
+        pytest.param([{"sku": "A1", "quantity": LINE_MAX_QUANTITY + 1}], "c", id="quantity"),
+        pytest.param(
+            [{"sku": f"SKU-{i}", "quantity": 1} for i in range(ORDER_MAX_LINES + 1)],
+            "c",
+            id="line-count",
+        ),
+        pytest.param([{"sku": "A1", "quantity": 1}] * 2, "c", id="repeated-sku"),
+        pytest.param(
+            [{"sku": "A1", "quantity": 1}], "c" * (CUSTOMER_ID_MAX_LENGTH + 1), id="customer-id"
+        ),
+    ],
+)
+def test_an_order_the_api_could_never_place_is_refused(lines, customer_id):
+    # given an OrderCreated outside the API's bounds
+    raw = _order_created_bytes(lines=lines, customer_id=customer_id)
+
+    # when / then
+    with pytest.raises(ContractValidationError):
+        decode_event(raw)
+
+
+def test_an_order_at_the_api_bounds_is_accepted():
+    # given the largest order the API takes
+    lines = [{"sku": f"SKU-{i}", "quantity": LINE_MAX_QUANTITY} for i in range(ORDER_MAX_LINES)]
+    raw = _order_created_bytes(lines=lines, customer_id="c" * CUSTOMER_ID_MAX_LENGTH)
+
+    # when
+    event = decode_event(raw)
+
+    # then
+    assert len(event.payload.lines) == ORDER_MAX_LINES
+
+
+def test_the_api_and_the_contracts_share_their_bounds():
+    from order_service.orders.apis import OrderListCreateApi
+
+    fields = OrderListCreateApi.InputSerializer().fields
+    line_fields = fields["lines"].child.fields
+    assert line_fields["quantity"].max_value == LINE_MAX_QUANTITY
+    assert fields["lines"].max_length == ORDER_MAX_LINES
+    assert fields["customer_id"].max_length == CUSTOMER_ID_MAX_LENGTH
+
+
+def _reserved(*, total: str, lines: tuple[ReservedLine, ...] | None = None) -> dict:
+    lines = lines or (
+        ReservedLine(sku="KEYBOARD-01", quantity=2, unit_price=Decimal("10.50")),
+        ReservedLine(sku="MOUSE-01", quantity=1, unit_price=Decimal("4.00")),
+    )
+    return {
+        "order_id": str(uuid.uuid4()),
+        "lines": [line.model_dump(mode="json") for line in lines],
+        "total_amount": total,
+    }
+
+
+def test_a_reservation_whose_total_is_its_lines_sum_is_accepted():
+    assert StockReservedIntegrationEvent.model_validate(_reserved(total="25.00"))
+
+
+@pytest.mark.parametrize("total", ["0.00", "24.99", "25.01"])
+def test_a_reservation_whose_total_is_not_its_lines_sum_is_refused(total):
+    with pytest.raises(ValueError, match="not the sum of the lines"):
+        StockReservedIntegrationEvent.model_validate(_reserved(total=total))

@@ -28,7 +28,7 @@ from shared_events.django.models import OutboxMessage, ProcessedEvent
 from shared_events.django.outbox import outbox_append
 from shared_events.django.relay import relay_outbox
 from shared_events.registry import envelope_for
-from tests.order_service.factories import order_create
+from tests.order_service.factories import keyboards_order_create
 from tests.support.kafka import read_topic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def test_relay_killed_after_kafka_acknowledged_but_before_marking_loses_nothing(
 @pytest.mark.parametrize("moment", ["before_commit", "after_commit"])
 def test_consumer_killed_around_its_commit_applies_the_event_exactly_once(kafka_settings, moment):
     # given a pending order and inventory's answer on the topic
-    order = order_create()
+    order = keyboards_order_create()
     answer = envelope_for(
         StockReservedIntegrationEvent(
             order_id=order.id,
@@ -163,7 +163,7 @@ def test_consumer_killed_around_its_commit_applies_the_event_exactly_once(kafka_
 
 def test_sigterm_finishes_the_batch_then_commits_and_exits(kafka_settings):
     # given answers for five pending orders on the topic, there before the consumer starts
-    orders = [order_create() for _ in range(5)]
+    orders = [keyboards_order_create() for _ in range(5)]
     positions = {}
     for order in orders:
         answer = envelope_for(

@@ -11,9 +11,19 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from shared_events.contracts import OrderCancelledIntegrationEvent
+from shared_events.contracts import (
+    OrderCancelledIntegrationEvent,
+    OrderCreatedIntegrationEvent,
+    OrderLine,
+)
+from shared_events.contracts.limits import (
+    CUSTOMER_ID_MAX_LENGTH,
+    LINE_MAX_QUANTITY,
+    ORDER_MAX_LINES,
+    SKU_MAX_LENGTH,
+)
 from shared_events.django.conf import events_config
-from shared_events.django.models import OutboxMessage, ProcessedEvent
+from shared_events.django.models import DeadLetter, OutboxMessage, ProcessedEvent
 from shared_events.django.outbox import outbox_append
 from shared_events.django.relay import (
     RELAY_LOCK_KEY,
@@ -132,8 +142,16 @@ def test_an_unreachable_broker_backs_off_and_never_parks_rows(kafka_settings):
 def test_a_message_kafka_refuses_is_parked_the_rest_flow_and_it_can_be_redriven(kafka_settings):
     # given a row too large for the producer, followed by a normal one
     with transaction.atomic():
+        # the largest order the API takes: its longest SKUs, as many lines as it allows
         [big] = outbox_append(
-            OrderCancelledIntegrationEvent(order_id=uuid.uuid4(), reason="x" * 5000)
+            OrderCreatedIntegrationEvent(
+                order_id=uuid.uuid4(),
+                customer_id="c" * CUSTOMER_ID_MAX_LENGTH,
+                lines=tuple(
+                    OrderLine(sku=f"{i:0{SKU_MAX_LENGTH}d}", quantity=LINE_MAX_QUANTITY)
+                    for i in range(ORDER_MAX_LINES)
+                ),
+            )
         )
     [small] = _publish_cancellations(uuid.uuid4(), 1)
     strict = EventProducer(kafka_settings, **{"message.max.bytes": 2000})
@@ -157,7 +175,7 @@ def test_a_message_kafka_refuses_is_parked_the_rest_flow_and_it_can_be_redriven(
     assert OutboxMessage.objects.get(id=parked.id).status == "published"
 
 
-def test_purge_deletes_only_old_published_rows_and_processed_ids():
+def test_purge_deletes_only_old_published_rows_processed_ids_and_dead_letters():
     old, recent = _publish_cancellations(uuid.uuid4(), 2)
     pending = _publish_cancellations(uuid.uuid4(), 1)[0]
     long_ago = timezone.now() - timedelta(days=8)
@@ -166,12 +184,18 @@ def test_purge_deletes_only_old_published_rows_and_processed_ids():
     ProcessedEvent.objects.create(event_id=uuid.uuid4(), event_type="X")
     stale = ProcessedEvent.objects.create(event_id=uuid.uuid4(), event_type="X")
     ProcessedEvent.objects.filter(event_id=stale.event_id).update(processed_at=long_ago)
+    kept, purged = (
+        DeadLetter.objects.create(topic="t.dlq", partition=0, offset=offset, original_topic="t")
+        for offset in (1, 2)
+    )
+    DeadLetter.objects.filter(id=purged.id).update(received_at=long_ago)
 
-    assert events_purge(older_than=timedelta(days=7)) == (1, 1)
+    assert events_purge(older_than=timedelta(days=7)) == (1, 1, 1)
 
     assert set(OutboxMessage.objects.values_list("id", flat=True)) >= {recent.id, pending.id}
     assert not OutboxMessage.objects.filter(id=old.id).exists()
     assert not ProcessedEvent.objects.filter(event_id=stale.event_id).exists()
+    assert list(DeadLetter.objects.values_list("id", flat=True)) == [kept.id]
 
 
 @pytest.mark.django_db(transaction=True)

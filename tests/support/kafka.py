@@ -50,9 +50,10 @@ def produce_raw(
     *,
     key: bytes | None = None,
     headers: list[tuple[str, bytes]] | None = None,
+    partition: int = -1,  # -1: the partitioner chooses
 ) -> None:
     producer = Producer(settings.client_config())
-    producer.produce(topic, value=value, key=key, headers=headers or [])
+    producer.produce(topic, value=value, key=key, headers=headers or [], partition=partition)
     assert producer.flush(10) == 0, "message not acknowledged"
 
 

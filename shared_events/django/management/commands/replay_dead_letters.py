@@ -1,16 +1,19 @@
-"""`manage.py replay_dead_letters`: send stored dead letters back to their original topics."""
+"""`manage.py replay_dead_letters`: send stored dead letters to the consumer group's replay
+topic."""
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from shared_events.django.conf import events_config
 from shared_events.django.dead_letters import dead_letter_replay, dead_letters_select
 
 
 class Command(BaseCommand):
     help = (
-        "Re-publish dead letters (original bytes, key and headers) to the topic they came "
-        "from, where this service's consumer tries them again."
+        "Re-publish dead letters (original bytes, key and headers) to the replay topic of "
+        "this service's consumer group (SHARED_EVENTS['REPLAY_TOPIC']), where its consumer "
+        "tries them again."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -37,8 +40,9 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"no dead letter with id {', '.join(map(str, missing))}")
         if dry_run:
+            destination = events_config().replay_topic
             for letter in chosen:
-                self.stdout.write(f"{letter.id}: {letter} -> {letter.original_topic}")
+                self.stdout.write(f"{letter.id}: {letter} -> {destination}")
             self.stdout.write(f"would replay {chosen.count()} dead letter(s)")
             return
         result = dead_letter_replay(ids=ids, unreplayed=all_unreplayed)
