@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from service_platform.signing_keys import key_pair_generate, public_key_of
+
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_KEY = "k" * 50
+SIGNING_KEY = key_pair_generate()
+SERVICE_KEYS = {
+    "order_service": {"JWT_PRIVATE_KEY": SIGNING_KEY},
+    "inventory_service": {"JWT_PUBLIC_KEY": public_key_of(SIGNING_KEY)},
+}
 
 
 def _check(env: dict[str, str], service: str = "order_service") -> subprocess.CompletedProcess:
@@ -59,7 +66,22 @@ def test_production_starts_with_a_real_secret_and_replicates_topics_three_times(
             "DJANGO_SECRET_KEY": GOOD_KEY,
             "DJANGO_ALLOWED_HOSTS": "shop.example.com",
             "PYTHONPATH": str(ROOT),
+            **SERVICE_KEYS["order_service"],
         },
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "3"]
+
+
+@pytest.mark.parametrize(
+    "service, reason",
+    [
+        ("order_service", "JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) must be set"),
+        ("inventory_service", "JWT_PUBLIC_KEY (or JWT_PUBLIC_KEY_FILE) must be set"),
+    ],
+)
+def test_production_refuses_to_start_without_its_token_key(service, reason):
+    result = _check({"DJANGO_SECRET_KEY": GOOD_KEY}, service)
+    assert result.returncode != 0
+    assert reason in result.stderr
+    assert _check({"DJANGO_SECRET_KEY": GOOD_KEY, **SERVICE_KEYS[service]}, service).returncode == 0
