@@ -14,6 +14,7 @@ import jwt
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import throttling
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
@@ -120,7 +121,7 @@ def admin_login_throttled(login: Callable[..., HttpResponse]) -> Callable[..., H
     @functools.wraps(login)
     def throttled_login(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "POST":
-            drf_request = Request(request)
+            drf_request = Request(request, parsers=[FormParser(), MultiPartParser()])
             for throttle in (AdminLoginIpThrottle(), CredentialsUsernameThrottle()):
                 if not throttle.allow_request(drf_request, None):  # type: ignore[arg-type]
                     wait = throttle.wait() or 60

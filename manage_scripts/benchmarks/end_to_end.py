@@ -64,10 +64,8 @@ def products_create(stack: BenchStack) -> list[str]:
 
 
 def _order_payload(index: int, skus: list[str], rng: random.Random) -> dict[str, Any]:
-    return {
-        "customer_id": f"bench-customer-{index % 500}",
-        "lines": [{"sku": sku, "quantity": 1} for sku in rng.sample(skus, 2)],
-    }
+    # The customer is the bench's account (the token's), not a field of the body.
+    return {"lines": [{"sku": sku, "quantity": 1} for sku in rng.sample(skus, 2)]}
 
 
 def orders_settle(
