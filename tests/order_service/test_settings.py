@@ -85,3 +85,29 @@ def test_production_refuses_to_start_without_its_token_key(service, reason):
     assert result.returncode != 0
     assert reason in result.stderr
     assert _check({"DJANGO_SECRET_KEY": GOOD_KEY, **SERVICE_KEYS[service]}, service).returncode == 0
+
+
+@pytest.mark.parametrize("service", ["order_service", "inventory_service"])
+@pytest.mark.parametrize("entry", ["wsgi", "asgi", "celery"])
+def test_servers_and_workers_default_to_production_and_refuse_to_start_unconfigured(service, entry):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    load = f"import {service}.{entry}; import django.conf as c; print(c.settings.DEBUG)"
+    unconfigured = subprocess.run(
+        [sys.executable, "-c", load], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    assert unconfigured.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in unconfigured.stderr
+    configured = subprocess.run(
+        [sys.executable, "-c", load + "; print(c.settings.SETTINGS_MODULE)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            **env,
+            "DJANGO_SECRET_KEY": GOOD_KEY,
+            "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+            **SERVICE_KEYS[service],
+        },
+    )
+    assert configured.returncode == 0, configured.stderr
+    assert configured.stdout.split() == ["False", f"{service}.settings.production"]
