@@ -1,5 +1,6 @@
 """Production settings refuse unsafe configuration at start-up."""
 
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 from service_platform.signing_keys import key_pair_generate, public_key_of
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD_KEY = "k" * 50
+GOOD_KEY = secrets.token_urlsafe(50)
 SIGNING_KEY = key_pair_generate()
 SERVICE_KEYS = {
     "order_service": {"JWT_PRIVATE_KEY": SIGNING_KEY},
@@ -111,3 +112,23 @@ def test_servers_and_workers_default_to_production_and_refuse_to_start_unconfigu
     )
     assert configured.returncode == 0, configured.stderr
     assert configured.stdout.split() == ["False", f"{service}.settings.production"]
+
+
+@pytest.mark.parametrize("service", ["order_service", "inventory_service"])
+def test_check_deploy_reports_nothing_under_the_production_settings(service):
+    result = subprocess.run(
+        [sys.executable, f"{service}/manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": f"{service}.settings.production",
+            "DJANGO_SECRET_KEY": GOOD_KEY,
+            "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+            **SERVICE_KEYS[service],
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout, result.stderr

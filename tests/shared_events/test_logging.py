@@ -99,7 +99,7 @@ def test_the_context_is_cleared_between_messages(capture):
 def test_production_logs_json_and_development_text(monkeypatch):
     from service_platform.settings.hardening import production_settings
 
-    monkeypatch.setenv("DJANGO_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "abcdefghij" * 5)
     monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "example.com")
     renderer = production_settings()["LOGGING"]["formatters"]["saga"]["processors"][-1]
     assert type(renderer).__name__ == "JSONRenderer"
