@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 
+from service_platform.throttling import admin_login_throttled
+
+admin.site.login = admin_login_throttled(admin.site.login)  # type: ignore[method-assign]
+
+# No token endpoints: the order service issues access tokens; this one only checks them.
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/products/", include("inventory_service.stock.urls")),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("service_platform.urls")),
 ]

@@ -2,6 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_service.settings.dev")
+# Servers and workers run production settings unless told otherwise (manage.py keeps dev).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_service.settings.production")
 
 application = get_wsgi_application()

@@ -4,7 +4,8 @@ from celery import Celery
 
 import shared_events.observability.celery  # noqa: F401  (worker metrics port)
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "order_service.settings.dev")
+# Servers and workers run production settings unless told otherwise (manage.py keeps dev).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "order_service.settings.production")
 
 app = Celery("order_service")
 app.config_from_object("django.conf:settings", namespace="CELERY")

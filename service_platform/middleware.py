@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from opentelemetry.trace import SpanKind
 
 from shared_events.headers import TRACEPARENT
@@ -18,6 +19,33 @@ QUIET_PATHS = ("/health/", "/metrics", "/static/")
 
 # The logger name log queries and alerts already filter on.
 request_logger = logging.getLogger("shared_events.request")
+
+
+class BodySizeLimitMiddleware:
+    """413 for a body declared larger than API_MAX_BODY_BYTES, before anything reads it.
+
+    Django's DATA_UPLOAD_MAX_MEMORY_SIZE bounds only form data and `request.body`; DRF's JSON
+    parser reads the stream and is not bounded by it. A body sent without a length is not
+    read at all (Django reads at most Content-Length bytes).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.limit: int = settings.API_MAX_BODY_BYTES
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse(
+                {"message": "Content-Length is not a number.", "extra": {}}, status=400
+            )
+        if length > self.limit:
+            return JsonResponse(
+                {"message": "Request body too large.", "extra": {"max_bytes": self.limit}},
+                status=413,
+            )
+        return self.get_response(request)
 
 
 class RequestLogContextMiddleware:

@@ -44,7 +44,7 @@ def _user_by_token_sql(user_model: type[Model], token_model: type[Model]) -> str
     assert user_pk is not None
     columns = ", ".join(f"u.{quote(f.column)}" for f in user_model._meta.concrete_fields)
     return (
-        f"SELECT {columns}, t.{quote('created')}"
+        f"SELECT {columns}, t.{quote('created')}"  # noqa: S608 - quoted table and column names of the models; the key is a parameter
         f" FROM {quote(user_model._meta.db_table)} u"
         f" JOIN {quote(token_model._meta.db_table)} t"
         f" ON t.{quote('user_id')} = u.{quote(user_pk.column)}"

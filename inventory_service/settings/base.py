@@ -8,6 +8,7 @@ from service_platform.settings.common import (
     SAGA_METRICS_COLLECTORS,
     SPECTACULAR_SETTINGS,
     env,
+    shared_caches,
 )
 from service_platform.settings.logging import logging_settings
 from shared_events.kafka.config import KafkaSettings
@@ -41,6 +42,10 @@ SHARED_EVENTS = {
 }
 
 CELERY_BROKER_URL = env.str("INVENTORY_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/1")
+CACHES = shared_caches(
+    redis_url=env.str("INVENTORY_THROTTLE_REDIS_URL", default=CELERY_BROKER_URL),
+    service="inventory",
+)
 CELERY_BEAT_SCHEDULE = celery_beat_schedule()
 LOGGING = logging_settings(
     level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="text")

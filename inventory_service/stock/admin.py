@@ -73,7 +73,7 @@ class ProductAdmin(admin.ModelAdmin):
     def is_low(self, obj: Product) -> bool:
         return obj.is_low
 
-    @admin.action(description="Restock selected products (quantity above)")
+    @admin.action(description="Restock selected products (quantity above)", permissions=["change"])
     def restock(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         try:
             quantity = forms.IntegerField(min_value=1).clean(request.POST.get("quantity"))

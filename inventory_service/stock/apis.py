@@ -10,7 +10,10 @@ from rest_framework.response import Response
 
 from inventory_service.stock import selectors, services
 from inventory_service.stock.models import Product
+from service_platform.permissions import IsStaffOrReadOnly
 from shared_events.contracts.limits import SKU_MAX_LENGTH, SKU_PATTERN
+
+MAX_QUANTITY = 10_000_000
 
 
 class ProductOutputSerializer(serializers.ModelSerializer):
@@ -49,13 +52,18 @@ class ProductListCreateApi(generics.ListAPIView):
         )
         name = serializers.CharField(max_length=200)
         unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
-        available_quantity = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
-        low_stock_threshold = serializers.IntegerField(min_value=0, default=10)
+        available_quantity = serializers.IntegerField(
+            min_value=0, max_value=MAX_QUANTITY, default=0
+        )
+        low_stock_threshold = serializers.IntegerField(
+            min_value=0, max_value=MAX_QUANTITY, default=10
+        )
 
     class FilterSerializer(serializers.Serializer):
         low_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     serializer_class = ProductOutputSerializer
+    permission_classes = [IsStaffOrReadOnly]
 
     def get_queryset(self) -> QuerySet[Product]:
         filters = self.FilterSerializer(data=self.request.query_params)
@@ -76,16 +84,19 @@ class ProductListCreateApi(generics.ListAPIView):
 
 
 class ProductDetailApi(generics.GenericAPIView):
-    """Read a product, or change its name, price or threshold."""
+    """Read a product, or change its name, price or threshold (staff only): PATCH some of
+    them, PUT all three."""
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200, required=False)
-        unit_price = serializers.DecimalField(
-            max_digits=12, decimal_places=2, min_value=0, required=False
-        )
-        low_stock_threshold = serializers.IntegerField(min_value=0, required=False)
+        name = serializers.CharField(max_length=200)
+        unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+        low_stock_threshold = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
 
     serializer_class = InputSerializer
+    permission_classes = [IsStaffOrReadOnly]
+    # OPTIONS and the browsable API look the product up through these.
+    queryset = Product.objects.all()
+    lookup_field = "sku"
 
     @extend_schema(responses=ProductOutputSerializer)
     def get(self, request: Request, sku: str) -> Response:
@@ -93,23 +104,29 @@ class ProductDetailApi(generics.GenericAPIView):
 
     @extend_schema(request=InputSerializer, responses=ProductOutputSerializer)
     def patch(self, request: Request, sku: str) -> Response:
-        serializer = self.InputSerializer(data=request.data, partial=True)
+        return self._update(request, sku, partial=True)
+
+    @extend_schema(request=InputSerializer, responses=ProductOutputSerializer)
+    def put(self, request: Request, sku: str) -> Response:
+        return self._update(request, sku, partial=False)
+
+    def _update(self, request: Request, sku: str, *, partial: bool) -> Response:
+        serializer = self.InputSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         product = services.product_update(sku=sku, **serializer.validated_data)
         return Response(ProductOutputSerializer(product).data)
 
-    @extend_schema(request=InputSerializer, responses=ProductOutputSerializer)
-    def put(self, request: Request, sku: str) -> Response:
-        return self.patch(request, sku)
-
 
 class ProductRestockApi(generics.GenericAPIView):
-    """Receive more units of a product."""
+    """Receive more units of a product (staff only)."""
 
     class InputSerializer(serializers.Serializer):
-        quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
+        quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
     serializer_class = InputSerializer
+    permission_classes = [IsStaffOrReadOnly]
+    queryset = Product.objects.all()
+    lookup_field = "sku"
 
     @extend_schema(request=InputSerializer, responses=ProductOutputSerializer)
     def post(self, request: Request, sku: str) -> Response:

@@ -3,12 +3,12 @@ transaction. What the Order Service's events cause is in `reactions`."""
 
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from inventory_service.stock import sql
 from inventory_service.stock.levels import level_events
 from inventory_service.stock.models import Product
-from service_platform.api import ApplicationError, NotFoundError
+from service_platform.api import ConflictError, NotFoundError
 from shared_events.django.outbox import outbox_append
 
 
@@ -20,17 +20,21 @@ def product_create(
     available_quantity: int = 0,
     low_stock_threshold: int = 10,
 ) -> Product:
-    """Add a product with its initial stock."""
+    """Add a product with its initial stock; a SKU that exists already is a conflict."""
     if Product.objects.filter(sku=sku).exists():
-        raise ApplicationError("A product with this SKU already exists.", extra={"sku": sku})
-    return Product.objects.create(
-        sku=sku,
-        name=name,
-        unit_price=unit_price,
-        available_quantity=available_quantity,
-        received_quantity=available_quantity,
-        low_stock_threshold=low_stock_threshold,
-    )
+        raise ConflictError("A product with this SKU already exists.", extra={"sku": sku})
+    try:
+        with transaction.atomic():
+            return Product.objects.create(
+                sku=sku,
+                name=name,
+                unit_price=unit_price,
+                available_quantity=available_quantity,
+                received_quantity=available_quantity,
+                low_stock_threshold=low_stock_threshold,
+            )
+    except IntegrityError as exc:  # a concurrent request added the same SKU first
+        raise ConflictError("A product with this SKU already exists.", extra={"sku": sku}) from exc
 
 
 def product_update(

@@ -44,13 +44,13 @@ def products_lock(
         ""
         if not held_by
         else (
-            f" OR sku IN (SELECT sku FROM {RESERVATION_LINE_TABLE}"
+            f" OR sku IN (SELECT sku FROM {RESERVATION_LINE_TABLE}"  # noqa: S608 - only the model's table name is interpolated; values are parameters
             " WHERE reservation_id = ANY(%s::uuid[]))"
         )
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT sku, available_quantity, low_stock_threshold, unit_price"
+            "SELECT sku, available_quantity, low_stock_threshold, unit_price"  # noqa: S608 - the table name and the fixed `held` clause above; values are parameters
             f" FROM {PRODUCT_TABLE} WHERE sku = ANY(%s){held} ORDER BY sku FOR UPDATE",
             [sorted(skus), *([[str(order_id) for order_id in held_by]] if held_by else [])],
         )
@@ -83,7 +83,7 @@ def product_stock_move(move: StockMove, *, sku: str, quantity: int) -> StockLeve
     """Move `quantity` units of one product; its new level, or None if there is no such SKU."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {PRODUCT_TABLE} SET {move.value}, updated_at = now()"
+            f"UPDATE {PRODUCT_TABLE} SET {move.value}, updated_at = now()"  # noqa: S608 - the table name and a StockMove's fixed SET clause; values are parameters
             " WHERE sku = %(sku)s"
             " RETURNING available_quantity, low_stock_threshold, unit_price",
             {"sku": sku, "q": quantity},
@@ -97,7 +97,7 @@ def stock_take(taken: Mapping[str, int]) -> None:
     skus = sorted(taken)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {PRODUCT_TABLE} AS p"
+            f"UPDATE {PRODUCT_TABLE} AS p"  # noqa: S608 - only the model's table name is interpolated; values are parameters
             " SET available_quantity = p.available_quantity - t.quantity,"
             " reserved_quantity = p.reserved_quantity + t.quantity, updated_at = now()"
             " FROM unnest(%s::text[], %s::int[]) AS t(sku, quantity) WHERE p.sku = t.sku",
@@ -110,7 +110,7 @@ def reservations_lock(order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Reserva
     return {
         reservation.order_id: reservation
         for reservation in Reservation.objects.raw(
-            f"SELECT * FROM {RESERVATION_TABLE} WHERE order_id = ANY(%s::uuid[])"
+            f"SELECT * FROM {RESERVATION_TABLE} WHERE order_id = ANY(%s::uuid[])"  # noqa: S608 - only the model's table name is interpolated; values are parameters
             " ORDER BY order_id FOR UPDATE",
             [[str(order_id) for order_id in order_ids]],
         )
@@ -139,7 +139,7 @@ def reservations_insert(
     key is checked at commit."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH r AS (INSERT INTO {RESERVATION_TABLE}"
+            f"WITH r AS (INSERT INTO {RESERVATION_TABLE}"  # noqa: S608 - only the model's table name is interpolated; values are parameters
             " (order_id, status, reason, reason_code, rejected_sku, created_at, updated_at)"
             " SELECT *, %s, %s"
             " FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[]))"

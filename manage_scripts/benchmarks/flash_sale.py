@@ -24,7 +24,7 @@ async def _buy_all(port: int, token: str, sku: str, buyers: int) -> list[tuple[i
                 port,
                 "POST",
                 "/api/orders/",
-                payload={"customer_id": f"buyer-{i}", "lines": [{"sku": sku, "quantity": 1}]},
+                payload={"lines": [{"sku": sku, "quantity": 1}]},
                 token=token,
                 timeout=60,
             )

@@ -55,7 +55,7 @@ async def http_call(
     if content_type:
         head.append(f"Content-Type: {content_type}")
     if token:
-        head.append(f"Authorization: Token {token}")
+        head.append(f"Authorization: Bearer {token}")
     request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
     async def exchange() -> bytes:

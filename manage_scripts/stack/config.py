@@ -9,6 +9,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from service_platform.signing_keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, KeyPairFiles
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 VENV_BIN = Path(PYTHON).parent
@@ -75,7 +77,21 @@ class StackConfig:
             "PYTHONUNBUFFERED": "1",
             # Every process of a service adds its counters here; its /metrics sums them.
             "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir(service)),
+            # The order service signs access tokens; every service checks them.
+            **(
+                {"JWT_PRIVATE_KEY_FILE": str(self.signing_keys.private)}
+                if service == "order"
+                else {}
+            ),
+            "JWT_PUBLIC_KEY_FILE": str(self.signing_keys.public),
         }
+
+    @property
+    def signing_keys(self) -> KeyPairFiles:
+        """The stack's development key pair (written by `stack_run` before anything starts)."""
+        return KeyPairFiles(
+            self.run_dir / "jwt" / PRIVATE_KEY_FILE, self.run_dir / "jwt" / PUBLIC_KEY_FILE
+        )
 
     def metrics_dir(self, service: str) -> Path:
         return self.run_dir / "metrics" / service

@@ -25,12 +25,14 @@ from manage_scripts.stack.probes import (
 from manage_scripts.stack.programs import Program, app_programs, infra_programs
 from manage_scripts.stack.provision import services_setup
 from manage_scripts.stack.supervision import Supervisor, die_with_parent, supervisord_conf
+from service_platform.signing_keys import key_pair_files_ensure
 
 
 def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[str]) -> int:
     """Start what is missing, set the services up, then run `then` or wait for a signal."""
     config.run_dir.mkdir(parents=True, exist_ok=True)
     config.ready_file.unlink(missing_ok=True)
+    key_pair_files_ensure(config.signing_keys.private.parent)
     supervisor: Supervisor | None = None
     stopping = False
 
@@ -100,6 +102,7 @@ def summary(config: StackConfig, infra: list[Program], apps: list[Program]) -> s
   Order Service      http://127.0.0.1:{o}/api/orders/     admin: http://127.0.0.1:{o}/admin/
   Inventory Service  http://127.0.0.1:{i}/api/products/   admin: http://127.0.0.1:{i}/admin/
   Login              {user} / {password}   (set DEMO_USERNAME / DEMO_PASSWORD to change)
+  Access token       POST http://127.0.0.1:{o}/api/auth/token/ {{"username", "password"}}
   Operations         /health/ready  /metrics  /api/docs/ (both services)
   Kafka status       python order_service/manage.py kafka_status
   Kafka              {config.kafka_bootstrap}

@@ -50,11 +50,11 @@ class OrderAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Order, form: Any, change: bool) -> None:
         services.order_update(order_id=obj.id, shipping_address=obj.shipping_address, note=obj.note)
 
-    @admin.action(description="Ship selected confirmed orders")
+    @admin.action(description="Ship selected confirmed orders", permissions=["change"])
     def ship(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._apply(request, queryset, services.order_ship, "shipped")
 
-    @admin.action(description="Cancel selected orders")
+    @admin.action(description="Cancel selected orders", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._apply(request, queryset, services.order_cancel, "being cancelled")
 

@@ -8,6 +8,7 @@ import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,10 +17,12 @@ from order_service.orders import selectors, services
 from order_service.orders.models import Order
 from order_service.orders.statuses import OrderStatus
 from service_platform.api import OutputSerializer
+from service_platform.permissions import customer_of, customer_scope
+from service_platform.throttling import AnonReadThrottle, OrderCreateThrottle
 from shared_events.contracts.limits import (
-    CUSTOMER_ID_MAX_LENGTH,
     LINE_MAX_QUANTITY,
     ORDER_MAX_LINES,
+    ORDER_TEXT_MAX_LENGTH,
     REASON_MAX_LENGTH,
     SKU_MAX_LENGTH,
     SKU_PATTERN,
@@ -52,6 +55,8 @@ class OrderOutputSerializer(OutputSerializer):
 
 class OrderFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
+    # Staff narrow the list to one customer; a customer's list holds only their own orders.
+    customer_id = django_filters.CharFilter(max_length=100)
 
     class Meta:
         model = Order
@@ -59,7 +64,8 @@ class OrderFilter(django_filters.FilterSet):
 
 
 class OrderListCreateApi(generics.ListAPIView):
-    """List orders (filter by `status` and `customer_id`) or place a new one."""
+    """List your orders (staff: everyone's; filter by `status` and `customer_id`) or place a
+    new one for your account."""
 
     class InputSerializer(serializers.Serializer):
         class LineSerializer(serializers.Serializer):
@@ -70,11 +76,14 @@ class OrderListCreateApi(generics.ListAPIView):
             )
             quantity = serializers.IntegerField(min_value=1, max_value=LINE_MAX_QUANTITY)
 
-        customer_id = serializers.CharField(max_length=CUSTOMER_ID_MAX_LENGTH)
         # many=True hands max_length to the ListSerializer it builds; the stubs miss it.
         lines = LineSerializer(many=True, allow_empty=False, max_length=ORDER_MAX_LINES)  # type: ignore[call-arg]
-        shipping_address = serializers.CharField(required=False, allow_blank=True, default="")
-        note = serializers.CharField(required=False, allow_blank=True, default="")
+        shipping_address = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=ORDER_TEXT_MAX_LENGTH
+        )
+        note = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=ORDER_TEXT_MAX_LENGTH
+        )
 
         def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             skus = [line["sku"] for line in lines]
@@ -88,9 +97,11 @@ class OrderListCreateApi(generics.ListAPIView):
     queryset = Order.objects.none()
     serializer_class = OrderOutputSerializer
     filterset_class = OrderFilter
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [AnonReadThrottle, OrderCreateThrottle]
 
     def get_queryset(self) -> QuerySet[Order]:
-        return selectors.order_list()
+        return selectors.order_list(customer_id=customer_scope(self.request))
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         # The browsable API shows the input form for POST.
@@ -106,7 +117,8 @@ class OrderListCreateApi(generics.ListAPIView):
                 "Idempotency-Key",
                 str,
                 OpenApiParameter.HEADER,
-                description="A retry with the same key returns the original order.",
+                description="A retry with the same key returns the original order"
+                " (keys are per account).",
             )
         ],
     )
@@ -116,10 +128,11 @@ class OrderListCreateApi(generics.ListAPIView):
         data = serializer.validated_data
         lines = [services.OrderLineInput(**line) for line in data["lines"]]
         key = request.headers.get("Idempotency-Key")
+        customer_id = customer_of(request)
         headers = {}
         if key is None:
             order = services.order_create(
-                customer_id=data["customer_id"],
+                customer_id=customer_id,
                 lines=lines,
                 shipping_address=data["shipping_address"],
                 note=data["note"],
@@ -132,7 +145,7 @@ class OrderListCreateApi(generics.ListAPIView):
             order, created = services.order_create_idempotent(
                 idempotency_key=key,
                 request_fingerprint=_fingerprint(data),
-                customer_id=data["customer_id"],
+                customer_id=customer_id,
                 lines=lines,
                 shipping_address=data["shipping_address"],
                 note=data["note"],
@@ -155,21 +168,34 @@ class OrderDetailApi(generics.GenericAPIView):
     """Read an order, or change its shipping address and note while it is not final."""
 
     class InputSerializer(serializers.Serializer):
-        shipping_address = serializers.CharField(required=False, allow_blank=True)
-        note = serializers.CharField(required=False, allow_blank=True)
+        shipping_address = serializers.CharField(
+            required=False, allow_blank=True, max_length=ORDER_TEXT_MAX_LENGTH
+        )
+        note = serializers.CharField(
+            required=False, allow_blank=True, max_length=ORDER_TEXT_MAX_LENGTH
+        )
 
     serializer_class = InputSerializer
+    # OPTIONS looks the order up through these (and finds none: it describes, never reads).
+    queryset = Order.objects.none()
+    lookup_field = "id"
+    lookup_url_kwarg = "order_id"
 
     @extend_schema(responses=OrderOutputSerializer)
     def get(self, request: Request, order_id: Any) -> Response:
-        return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
+        order = selectors.order_get(order_id=order_id, customer_id=customer_scope(request))
+        return Response(OrderOutputSerializer(order).data)
 
     @extend_schema(request=InputSerializer, responses=OrderOutputSerializer)
     def patch(self, request: Request, order_id: Any) -> Response:
         serializer = self.InputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.order_update(order_id=order_id, **serializer.validated_data)
-        return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
+        customer_id = customer_scope(request)
+        services.order_update(
+            order_id=order_id, customer_id=customer_id, **serializer.validated_data
+        )
+        order = selectors.order_get(order_id=order_id, customer_id=customer_id)
+        return Response(OrderOutputSerializer(order).data)
 
 
 class OrderCancelApi(APIView):
@@ -184,12 +210,18 @@ class OrderCancelApi(APIView):
     def post(self, request: Request, order_id: Any) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = services.order_cancel(order_id=order_id, reason=serializer.validated_data["reason"])
+        order = services.order_cancel(
+            order_id=order_id,
+            reason=serializer.validated_data["reason"],
+            customer_id=customer_scope(request),
+        )
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
 
 
 class OrderShipApi(APIView):
-    """Ship a confirmed order."""
+    """Ship a confirmed order (staff only)."""
+
+    permission_classes = [IsAdminUser]
 
     @extend_schema(request=None, responses=OrderOutputSerializer)
     def post(self, request: Request, order_id: Any) -> Response:
@@ -226,7 +258,9 @@ class OrderTimelineApi(APIView):
         )
     )
     def get(self, request: Request, order_id: Any) -> Response:
-        order, entries = selectors.order_timeline(order_id=order_id)
+        order, entries = selectors.order_timeline(
+            order_id=order_id, customer_id=customer_scope(request)
+        )
         return Response(
             {
                 "order_id": order.id,

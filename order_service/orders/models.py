@@ -18,7 +18,9 @@ class Order(models.Model):
     note = models.TextField(blank=True)
     # Times the saga step was re-sent because the other service was late to answer.
     saga_retries = models.PositiveSmallIntegerField(default=0)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # Unique per customer (see Meta): one customer's key says nothing about another's orders.
+    # NULL, not "", for no key: NULLs never collide in the unique constraint.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -36,6 +38,9 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(total_amount__isnull=True) | Q(total_amount__gte=0),
                 name="order_total_not_negative",
+            ),
+            models.UniqueConstraint(
+                fields=["customer_id", "idempotency_key"], name="order_idempotency_key_unique"
             ),
         ]
 

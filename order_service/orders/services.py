@@ -91,9 +91,11 @@ def order_create_idempotent(
     shipping_address: str = "",
     note: str = "",
 ) -> tuple[Order, bool]:
-    """Place an order once per key: a retry gets the original order and False."""
+    """Place an order once per customer and key: a retry gets the original order and False."""
     for _ in range(2):
-        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+        existing = Order.objects.filter(
+            customer_id=customer_id, idempotency_key=idempotency_key
+        ).first()
         if existing is not None:
             if existing.request_fingerprint != request_fingerprint:
                 raise UnprocessableError(
@@ -116,10 +118,11 @@ def order_create_idempotent(
     raise RuntimeError("unreachable: the key exists after a unique violation")
 
 
-def order_cancel(*, order_id: uuid.UUID, reason: str = "") -> Order:
-    """Start cancelling an order; it is cancelled once inventory released its stock."""
+def order_cancel(*, order_id: uuid.UUID, reason: str = "", customer_id: str | None = None) -> Order:
+    """Start cancelling an order (one of `customer_id`'s, unless None); it is cancelled once
+    inventory released its stock."""
     with transaction.atomic():
-        order = _order_lock(order_id)
+        order = _order_lock(order_id, customer_id=customer_id)
         if order.status in (OrderStatus.CANCELLING, OrderStatus.CANCELLED):
             return order  # already on its way: cancelling twice is harmless
         if not can_transition(order.status, OrderStatus.CANCELLING):
@@ -149,11 +152,16 @@ def order_ship(*, order_id: uuid.UUID) -> Order:
 
 
 def order_update(
-    *, order_id: uuid.UUID, shipping_address: str | None = None, note: str | None = None
+    *,
+    order_id: uuid.UUID,
+    shipping_address: str | None = None,
+    note: str | None = None,
+    customer_id: str | None = None,
 ) -> Order:
-    """Change the fields that play no part in the saga, while the order is not final."""
+    """Change the fields that play no part in the saga, while the order is not final (one
+    of `customer_id`'s, unless None)."""
     with transaction.atomic():
-        order = _order_lock(order_id)
+        order = _order_lock(order_id, customer_id=customer_id)
         if order.is_final:
             raise ConflictError(
                 f"An order that is {order.status} can no longer be changed.",
@@ -167,8 +175,9 @@ def order_update(
     return order
 
 
-def _order_lock(order_id: uuid.UUID) -> Order:
+def _order_lock(order_id: uuid.UUID, *, customer_id: str | None = None) -> Order:
+    """The order, locked; another customer's order is not found, as if it did not exist."""
     order = sql.orders_lock([order_id]).get(order_id)
-    if order is None:
+    if order is None or (customer_id is not None and order.customer_id != customer_id):
         raise NotFoundError("Order not found.", extra={"id": str(order_id)})
     return order

@@ -8,6 +8,7 @@ from service_platform.settings.common import (
     SAGA_METRICS_COLLECTORS,
     SPECTACULAR_SETTINGS,
     env,
+    shared_caches,
 )
 from service_platform.settings.logging import logging_settings
 from shared_events.kafka.config import KafkaSettings
@@ -46,6 +47,9 @@ ORDER_SAGA_MAX_RETRIES = env.int("ORDER_SAGA_MAX_RETRIES", default=3)
 _settle_every = max(ORDER_SAGA_TIMEOUT_SECONDS / 4, 1.0)
 
 CELERY_BROKER_URL = env.str("ORDER_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+CACHES = shared_caches(
+    redis_url=env.str("ORDER_THROTTLE_REDIS_URL", default=CELERY_BROKER_URL), service="order"
+)
 CELERY_BEAT_SCHEDULE = celery_beat_schedule(
     extra={
         "settle-stuck-orders": {

@@ -1,5 +1,7 @@
 """Django settings common to both services."""
 
+from typing import Any
+
 import environ
 
 env = environ.Env()
@@ -29,6 +31,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "service_platform.middleware.BodySizeLimitMiddleware",
     "service_platform.middleware.RequestLogContextMiddleware",
     "service_platform.middleware.TraceContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -60,7 +63,14 @@ TEMPLATES = [
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# A request body larger than this is refused with 413 before it is read (the middleware
+# above); Django's own limit covers form data and `request.body` too.
+API_MAX_BODY_BYTES = 64 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -69,16 +79,36 @@ USE_TZ = True
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Throttle rates by scope (service_platform.throttling), each THROTTLE_RATE_<SCOPE> to change it.
+THROTTLE_RATES: dict[str, str] = {
+    scope: env.str(f"THROTTLE_RATE_{scope.upper()}", default=rate)
+    for scope, rate in {
+        "credentials_ip": "30/min",  # log-ins and refreshes per address
+        "credentials_user": "10/min",  # log-ins, registrations, refreshes per account
+        "register_ip": "20/hour",
+        "admin_login_ip": "20/min",
+        "order_create": "120/min",  # per user
+        "anon_read": "300/min",  # per address
+    }.items()
+}
+
+# Bearer access tokens for clients (checked with the public key, no database read); sessions
+# for the admin and the browsable API. Development adds HTTP Basic (see `dev_authentication`).
+# The bearer scheme comes first so that a request without credentials is a 401.
+API_AUTHENTICATION_CLASSES = [
+    "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "service_platform.authentication.TokenAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_AUTHENTICATION_CLASSES": API_AUTHENTICATION_CLASSES,
+    # Each view opens up what anonymous clients may read; everything else needs a user.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "service_platform.pagination.BoundedPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Anonymous reads per address everywhere; views add their own (service_platform.throttling).
+    "DEFAULT_THROTTLE_CLASSES": ["service_platform.throttling.AnonReadThrottle"],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     "EXCEPTION_HANDLER": "service_platform.api.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "service_platform.schema.SagaAutoSchema",
 }
@@ -103,3 +133,17 @@ SAGA_METRICS_COLLECTORS = [
     "shared_events.django.collectors.ConsumerLagCollector",
 ]
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# A scraper off this host sends it as a bearer token (service_platform.metrics).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+
+def shared_caches(*, redis_url: str, service: str) -> dict[str, Any]:
+    """CACHES: the per-process default, and the throttle counters every worker shares."""
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"throttle:{service}",
+        },
+    }

@@ -7,5 +7,7 @@ SKU_MAX_LENGTH = 40
 ORDER_MAX_LINES = 100
 LINE_MAX_QUANTITY = 1_000
 CUSTOMER_ID_MAX_LENGTH = 100
+# An order's shipping address and note (no event carries them).
+ORDER_TEXT_MAX_LENGTH = 2_000
 # A cancellation's or a rejection's reason (the order's `status_reason` column).
 REASON_MAX_LENGTH = 500

@@ -70,7 +70,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
             level,
         )
 
-    @admin.action(description="Republish selected failed rows")
+    @admin.action(description="Republish selected failed rows", permissions=["change"])
     def redrive(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         count = outbox_redrive(ids=list(queryset.values_list("id", flat=True)))
         self.message_user(request, f"{count} row(s) queued for publishing again.", messages.SUCCESS)
@@ -179,7 +179,14 @@ class DeadLetterAdmin(admin.ModelAdmin):
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", obj.headers),
         )
 
-    @admin.action(description="Replay selected dead letters to their original topic")
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        # The change page is read-only for everyone; replaying still needs the change right.
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(
+        description="Replay selected dead letters to their original topic", permissions=["replay"]
+    )
     def replay(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
         result = dead_letter_replay(ids=list(queryset.values_list("id", flat=True)))
         if result.replayed:

@@ -56,7 +56,7 @@ def outbox_insert(rows: Sequence[NewOutboxRow]) -> list[AppendedOutboxRow]:
               FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::text[],
                           %s::text[], %s::text[], %s::text[])
             RETURNING id, created_at
-            """,
+            """,  # noqa: S608 - only table and column-list constants are interpolated; values are parameters
             [
                 [str(r.event_id) for r in rows],
                 [r.event_type for r in rows],
@@ -101,7 +101,7 @@ def relay_lock_and_read(*, lock_key: int, lock_timeout_ms: int, limit: int) -> l
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SET LOCAL lock_timeout = %s; SELECT pg_advisory_xact_lock(%s);"
+            "SET LOCAL lock_timeout = %s; SELECT pg_advisory_xact_lock(%s);"  # noqa: S608 - only table and column-list constants are interpolated; values are parameters
             f" SET LOCAL lock_timeout = 0; SELECT {_RELAY_COLUMNS} FROM {OUTBOX_TABLE}"
             " WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT %s",
             [f"{lock_timeout_ms}ms", lock_key, limit],
@@ -112,7 +112,7 @@ def relay_lock_and_read(*, lock_key: int, lock_timeout_ms: int, limit: int) -> l
 def outbox_mark_published(ids: Sequence[int], *, at: datetime) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {OUTBOX_TABLE} SET published_at = %s, next_attempt_at = NULL"
+            f"UPDATE {OUTBOX_TABLE} SET published_at = %s, next_attempt_at = NULL"  # noqa: S608 - only table and column-list constants are interpolated; values are parameters
             " WHERE id = ANY(%s)",
             [at, list(ids)],
         )
@@ -142,7 +142,7 @@ def outbox_attempt_failed(
                        + LEAST(power(2, attempts), %s) * interval '1 second',
                    failed_at = {park}
              WHERE id = ANY(%s)
-            """,
+            """,  # noqa: S608 - only table and column-list constants are interpolated; values are parameters
             [
                 error,
                 max_backoff_seconds,
@@ -176,7 +176,7 @@ def processed_events_insert(events: Sequence[Event[Any]]) -> set[uuid.UUID]:
                    AS e(event_id, event_type, correlation_id, causation_id, occurred_at, producer)
             ON CONFLICT (event_id) DO NOTHING
             RETURNING event_id
-            """,
+            """,  # noqa: S608 - only table and column-list constants are interpolated; values are parameters
             [
                 [str(e.event_id) for e in events],
                 [e.event_type for e in events],

@@ -43,9 +43,7 @@ def product(inventory):
 
 
 def _place(orders, sku: str, quantity: int = 1) -> str:
-    response = orders.post(
-        "/api/orders/", {"customer_id": "ops", "lines": [{"sku": sku, "quantity": quantity}]}
-    )
+    response = orders.post("/api/orders/", {"lines": [{"sku": sku, "quantity": quantity}]})
     assert response.status_code == 201, response.text
     return response.json()["id"]
 

@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from shared_events.kafka.status import GroupStatus, cluster_status
-from tests.support.stack import Stack
+from tests.support.stack import Api, Stack
 
 FINAL = ("confirmed", "rejected", "cancelled", "shipped")
 EXPECTED_RESERVATION = {
@@ -64,12 +64,13 @@ class PlacedOrder:
 class Ledger:
     """Every order one test placed, and what it did to each; thread-safe.
 
-    Orders carry the ledger's own customer id, so an order the test never got a 201 for
-    (a doubled POST) is found too. Dead letters are counted from the ledger's creation.
+    Orders are placed by the ledger's own customer account, so an order the test never got a
+    201 for (a doubled POST) is found too. Dead letters are counted from the ledger's creation.
     """
 
     def __init__(self, stack: Stack) -> None:
-        self.customer_id = f"faults-{uuid.uuid4().hex[:10]}"
+        self.customer = Api.registered(stack.order_url, username=f"faults-{uuid.uuid4().hex[:10]}")
+        self.customer_id = self.customer.user_id
         self.started_at = time.time()
         self._orders: dict[str, PlacedOrder] = {}
         self._lock = threading.Lock()

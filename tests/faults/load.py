@@ -153,13 +153,14 @@ class Load:
     def _place(self, sku: str, deadline: float = 90.0) -> str:
         """Place one order, retrying through outages with the same Idempotency-Key."""
         key = uuid.uuid4().hex
-        body = {"customer_id": self.ledger.customer_id, "lines": [{"sku": sku, "quantity": 1}]}
+        body = {"lines": [{"sku": sku, "quantity": 1}]}
         stop = time.monotonic() + deadline
         while True:
             assert time.monotonic() < stop, "could not place an order through the fault"
             try:
-                response = self.orders.session.post(
-                    f"{self.orders.base_url}/api/orders/",
+                # As the ledger's customer: their orders are the ones the invariants look at.
+                response = self.ledger.customer.session.post(
+                    f"{self.ledger.customer.base_url}/api/orders/",
                     json=body,
                     headers={"Idempotency-Key": key},
                     timeout=10,

@@ -1,7 +1,11 @@
 """The Product HTTP API."""
 
+from unittest import mock
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from rest_framework.test import APIClient
 
 from inventory_service.stock.models import Product
@@ -9,11 +13,16 @@ from tests.inventory_service.factories import product_create
 
 pytestmark = pytest.mark.django_db
 
+NEW = {"sku": "NEW-1", "name": "New", "unit_price": "5.00"}
+
 
 @pytest.fixture
 def client() -> APIClient:
+    """Staff, who may write products (tests/inventory_service/test_permissions.py walks who
+    may do what)."""
     api = APIClient()
-    api.force_authenticate(get_user_model().objects.create_user("alice", password="pw"))
+    user = get_user_model().objects.create_user("alice", password="pw", is_staff=True)
+    api.force_authenticate(user)
     return api
 
 
@@ -71,12 +80,12 @@ def test_stock_counters_cannot_be_written_directly(client):
     assert (product.available_quantity, product.reserved_quantity) == (1, 0)
 
 
-def test_duplicate_sku_and_bad_fields_are_400(client):
+def test_a_duplicate_sku_is_409_and_bad_fields_are_400(client):
     product_create(sku="DUP-1")
     dup = client.post(
         "/api/products/", {"sku": "DUP-1", "name": "x", "unit_price": "1"}, format="json"
     )
-    assert dup.status_code == 400 and dup.json()["extra"] == {"sku": "DUP-1"}
+    assert dup.status_code == 409 and dup.json()["extra"] == {"sku": "DUP-1"}
     bad = client.post(
         "/api/products/", {"sku": "lower", "name": "", "unit_price": "-1"}, format="json"
     )
@@ -89,3 +98,74 @@ def test_unknown_product_is_404(client):
         client.post("/api/products/NOPE-1/restock/", {"quantity": 1}, format="json").status_code
         == 404
     )
+
+
+def test_a_duplicate_sku_that_passes_the_check_concurrently_is_409_not_500(client):
+    product_create(sku="RACE-1")
+    # The other request committed between this one's check and its insert.
+    with mock.patch.object(QuerySet, "exists", return_value=False):
+        response = client.post(
+            "/api/products/", {"sku": "RACE-1", "name": "x", "unit_price": "1"}, format="json"
+        )
+    assert response.status_code == 409 and response.json()["extra"] == {"sku": "RACE-1"}
+    assert Product.objects.filter(sku="RACE-1").count() == 1
+
+
+def test_options_on_a_product_describes_it(client):
+    product_create(sku="OPT-1")
+    for api in (client, APIClient()):
+        assert api.options("/api/products/OPT-1/").status_code == 200
+        assert api.options("/api/products/OPT-1/restock/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "", "unit_price": "1.00", "low_stock_threshold": 1},
+        {"name": "   ", "unit_price": "1.00", "low_stock_threshold": 1},
+        {"name": "Only a name"},
+    ],
+)
+@pytest.mark.parametrize("fmt", ["json", "multipart"])
+def test_put_needs_every_field_and_a_name(client, body, fmt):
+    product = product_create(sku="PUT-1", name="Kept")
+    if fmt == "json":
+        response = client.put("/api/products/PUT-1/", body, format="json")
+    else:
+        response = client.put(
+            "/api/products/PUT-1/", encode_multipart(BOUNDARY, body), content_type=MULTIPART_CONTENT
+        )
+    assert response.status_code == 400
+    product.refresh_from_db()
+    assert product.name == "Kept"
+
+
+def test_form_encoded_put_with_an_empty_name_is_400(client):
+    product = product_create(sku="FORM-1", name="Kept")
+    response = client.put(
+        "/api/products/FORM-1/",
+        "name=&unit_price=1.00&low_stock_threshold=1",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400 and "name" in response.json()
+    product.refresh_from_db()
+    assert product.name == "Kept"
+
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/api/products/", {**NEW, "name": "x" * 201}, "name"),
+        ("/api/products/", {**NEW, "unit_price": "1" * 12}, "unit_price"),
+        ("/api/products/", {**NEW, "available_quantity": 10**8}, "available_quantity"),
+        ("/api/products/", {**NEW, "low_stock_threshold": 10**8}, "low_stock_threshold"),
+        ("/api/products/", {**NEW, "low_stock_threshold": 2**70}, "low_stock_threshold"),
+        ("/api/products/BOUND-1/", {"low_stock_threshold": 10**8}, "low_stock_threshold"),
+        ("/api/products/BOUND-1/restock/", {"quantity": 10**8}, "quantity"),
+    ],
+)
+def test_every_number_and_text_has_a_bound(client, path, body, field):
+    product_create(sku="BOUND-1")
+    method = client.patch if path == "/api/products/BOUND-1/" else client.post
+    response = method(path, body, format="json")
+    assert response.status_code == 400 and field in response.json()

@@ -99,7 +99,7 @@ def test_the_context_is_cleared_between_messages(capture):
 def test_production_logs_json_and_development_text(monkeypatch):
     from service_platform.settings.hardening import production_settings
 
-    monkeypatch.setenv("DJANGO_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "abcdefghij" * 5)
     monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "example.com")
     renderer = production_settings()["LOGGING"]["formatters"]["saga"]["processors"][-1]
     assert type(renderer).__name__ == "JSONRenderer"
@@ -114,6 +114,9 @@ def test_production_logs_json_and_development_text(monkeypatch):
 def test_requests_about_an_order_are_logged_with_its_correlation_id(client, caplog):
     import uuid
 
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_user("reader"))
     order_id = uuid.uuid4()
     with caplog.at_level(logging.INFO, logger="shared_events.request"):
         response = client.get(f"/api/orders/{order_id}/", HTTP_X_REQUEST_ID="req-1")

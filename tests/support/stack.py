@@ -3,10 +3,12 @@
 import contextlib
 import dataclasses
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import requests
 
 from manage_scripts.stack.config import ROOT
@@ -51,10 +53,22 @@ class Stack:
         return fields[1] if len(fields) > 1 else "UNKNOWN"
 
 
+# Tests drive the stack faster than one shop customer would: throttles far above their load
+# (tests/order_service tests the throttles themselves), tokens that outlast a test.
+TEST_STACK_ENV = {
+    **{
+        f"THROTTLE_RATE_{scope}": "100000/min"
+        for scope in ("ORDER_CREATE", "ANON_READ", "CREDENTIALS_IP", "CREDENTIALS_USER")
+    },
+    "THROTTLE_RATE_REGISTER_IP": "10000/min",
+    "JWT_ACCESS_MINUTES": "60",
+}
+
+
 @contextlib.contextmanager
 def running_stack(*, env: dict[str, str], namespace: str, run_dir: Path) -> Iterator[Stack]:
     """Start a stack with `env` on top of ours; stop it with SIGTERM after."""
-    env = {"KAFKA_NAMESPACE": namespace, "SAGA_RUN_DIR": str(run_dir), **env}
+    env = {"KAFKA_NAMESPACE": namespace, "SAGA_RUN_DIR": str(run_dir), **TEST_STACK_ENV, **env}
     with StackProcess(env) as process:
         yield Stack(
             order_url=f"http://127.0.0.1:{env['ORDER_PORT']}",
@@ -67,24 +81,56 @@ def running_stack(*, env: dict[str, str], namespace: str, run_dir: Path) -> Iter
 
 
 class Api:
-    """A token-authenticated client of one service."""
+    """A client of one service with a bearer access token from the order service.
 
-    def __init__(self, base_url: str, *, username: str, password: str) -> None:
+    It logs in again when a token has expired (a 401), and sends the request once more.
+    """
+
+    def __init__(
+        self, base_url: str, *, username: str, password: str, auth_url: str | None = None
+    ) -> None:
         self.base_url = base_url
+        self.auth_url = auth_url or base_url
+        self.username, self.password = username, password
         self.session = requests.Session()
+        self.user_id = self.log_in()
+
+    @classmethod
+    def registered(cls, order_url: str, *, username: str, base_url: str | None = None) -> "Api":
+        """A client of a new customer account."""
+        password = f"{username}-{uuid.uuid4().hex}"
         response = requests.post(
-            f"{base_url}/api/auth/token/",
-            data={"username": username, "password": password},
+            f"{order_url}/api/auth/register/",
+            json={"username": username, "password": password},
+            timeout=10,
+        )
+        assert response.status_code == 201, f"register: {response.status_code} {response.text}"
+        return cls(base_url or order_url, username=username, password=password, auth_url=order_url)
+
+    def log_in(self) -> str:
+        """Get a new access token; the user id it names."""
+        response = requests.post(
+            f"{self.auth_url}/api/auth/token/",
+            json={"username": self.username, "password": self.password},
             timeout=10,
         )
         response.raise_for_status()
-        self.session.headers["Authorization"] = f"Token {response.json()['token']}"
+        access = response.json()["access"]
+        self.session.headers["Authorization"] = f"Bearer {access}"
+        return str(jwt.decode(access, options={"verify_signature": False})["user_id"])
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        response = self.session.request(method, f"{self.base_url}{path}", timeout=10, **kwargs)
+        if response.status_code == 401:
+            self.log_in()
+            response = self.session.request(method, f"{self.base_url}{path}", timeout=10, **kwargs)
+        return response
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.get(f"{self.base_url}{path}", timeout=10, **kwargs)
+        return self.request("GET", path, **kwargs)
 
     def post(self, path: str, json: Any = None) -> requests.Response:
-        return self.session.post(f"{self.base_url}{path}", json=json, timeout=10)
+        return self.request("POST", path, json=json)
 
     def wait_for(self, path: str, condition: Callable[[dict], bool], timeout: float = 30.0) -> dict:
         """GET `path` until `condition(body)` holds; fail with the last body."""

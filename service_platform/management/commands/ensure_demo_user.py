@@ -5,7 +5,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from rest_framework.authtoken.models import Token
 
 
 class Command(BaseCommand):
@@ -20,6 +19,5 @@ class Command(BaseCommand):
         if created:
             user.set_password(password)
             user.save()
-        token, _ = Token.objects.get_or_create(user=user)
         state = "created" if created else "exists"
-        self.stdout.write(f"user {username!r} {state}; API token {token.key}")
+        self.stdout.write(f"user {username!r} {state}; API access tokens: POST /api/auth/token/")
