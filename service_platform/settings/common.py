@@ -145,5 +145,7 @@ def shared_caches(*, redis_url: str, service: str) -> dict[str, Any]:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": f"throttle:{service}",
+            # A Redis that does not answer must not hold a request for long (see throttling).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         },
     }

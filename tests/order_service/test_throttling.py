@@ -125,3 +125,17 @@ def test_counts_live_in_redis_shared_by_every_worker():
         # Another process has its own cache client: it sees the same count.
         caches[THROTTLE_CACHE].close()
         assert _throttled(_log_in("y", address="10.0.6.1"))
+
+
+def test_orders_are_placed_while_redis_is_unreachable(caplog):
+    # given the throttle counters' Redis does not answer
+    unreachable = {**settings.CACHES[THROTTLE_CACHE], "LOCATION": "redis://127.0.0.1:1/0"}
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {access_token(503)}")
+
+    # when a customer places an order
+    with override_settings(CACHES={**settings.CACHES, THROTTLE_CACHE: unreachable}):
+        response = client.post("/api/orders/", ORDER, format="json")
+
+    # then it is taken (PostgreSQL is all it needs), and the log says the throttle stood aside
+    assert response.status_code == 201, response.content
+    assert "throttle order_create not applied: Redis unreachable" in caplog.text
