@@ -279,12 +279,19 @@ def started(stack: Stack, *programs: str) -> None:
 
 
 def published_after(stack: Stack, database: str, created: tuple[float, float], after: float) -> int:
-    """Outbox rows written within `created` (wall clock) and published after `after`."""
-    [(count,)] = query(
-        stack.env[database],
-        "SELECT count(*) FROM shared_events_outboxmessage"
-        " WHERE extract(epoch FROM created_at) BETWEEN %s AND %s"
-        " AND extract(epoch FROM published_at) > %s",
-        (*created, after),
-    )
-    return count
+    """Outbox rows written within `created` (wall clock) and published after `after`; waits
+    first until every row written within `created` is published."""
+
+    def counts() -> tuple[int, int]:
+        [(published, pending)] = query(
+            stack.env[database],
+            "SELECT count(*) FILTER (WHERE extract(epoch FROM published_at) > %s),"
+            "       count(*) FILTER (WHERE published_at IS NULL)"
+            "  FROM shared_events_outboxmessage"
+            " WHERE extract(epoch FROM created_at) BETWEEN %s AND %s",
+            (after, *created),
+        )
+        return published, pending
+
+    wait_for(lambda: counts()[1] == 0, "the rows written in the window published", timeout=120)
+    return counts()[0]
