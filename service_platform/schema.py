@@ -59,3 +59,34 @@ class SagaAutoSchema(AutoSchema):
         if writes and any(p.get("name") == "Idempotency-Key" for p in self._get_parameters()):
             codes.append("422")
         return sorted(codes)
+
+
+def resource_links(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """OpenAPI links from each create (a POST's 201) to the operations on what it created:
+    `/api/orders/` links to every `/api/orders/{order_id}/...` operation, its `order_id`
+    taken from the new order's `id` (or from a field named like the parameter, as `sku`).
+    Clients and schemathesis' stateful runs follow them."""
+    paths: dict[str, Any] = result.get("paths", {})
+    schemas: dict[str, Any] = result.get("components", {}).get("schemas", {})
+    for path, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        ref = created.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
+        fields = schemas.get(str(ref).rsplit("/", 1)[-1], {}).get("properties", {})
+        links = created.setdefault("links", {})
+        for other, other_operations in paths.items():
+            rest = other.removeprefix(path)
+            if other == path or not rest.startswith("{"):
+                continue
+            parameter = rest[1:].split("}", 1)[0]
+            field = parameter if parameter in fields else "id"
+            if field not in fields:
+                continue
+            for method, operation in other_operations.items():
+                name = operation.get("operationId", f"{method}{other}")
+                links[name] = {
+                    "operationId": name,
+                    "parameters": {parameter: f"$response.body#/{field}"},
+                }
+    return result

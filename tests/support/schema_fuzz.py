@@ -34,6 +34,13 @@ CHECKS = [
 FUZZ_SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None
 )
+STATEFUL_SETTINGS = settings(
+    max_examples=25,
+    stateful_step_count=6,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
 ROLES = {
     "customer": {"user_id": 4001, "username": "fuzz-customer", "is_staff": False},
     "staff": {"user_id": 4002, "username": "fuzz-staff", "is_staff": True},
@@ -62,6 +69,27 @@ def fuzz(role: str) -> tuple[int, list[str]]:
             except Exception as exc:  # noqa: BLE001 - every operation's failure is reported
                 failures.append(f"{operation.label}: {exc}")
         return sent, failures
+
+
+def fuzz_stateful(role: str) -> int:
+    """Chains of calls that follow the schema's links (an order placed, then read, patched,
+    cancelled...), as `role`; every answer checked as in `fuzz`. How many operations a link
+    leads to."""
+    with same_connection():
+        schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler())
+        headers = bearer(role)
+        linked = schema.operations_with_incoming_links()
+        machine: Any = schema.as_state_machine()
+
+        class Walk(machine):  # type: ignore[misc, valid-type]
+            def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+                return {"headers": headers}
+
+            def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+                case.validate_response(response, checks=CHECKS)
+
+        Walk.run(settings=STATEFUL_SETTINGS)
+        return len(linked)
 
 
 def service_schema() -> schemathesis.BaseSchema:
