@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from service_platform.throttling import admin_login_throttled
 
+handler404 = "service_platform.api.not_found"
 admin.site.login = admin_login_throttled(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [

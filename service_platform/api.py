@@ -4,6 +4,8 @@ of output serializers."""
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -65,3 +67,11 @@ class OutputSerializer(serializers.Serializer):
             value = getattr(instance, name)
             body[name] = None if value is None else field.to_representation(value)
         return body
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 (no route matched, e.g. an order id that is not a UUID): JSON under
+    /api/, as every other API answer; the usual page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": "Not found.", "extra": {}}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -1,4 +1,6 @@
-"""API token authentication."""
+"""The token lookup the API used before bearer access tokens: no longer among the API's
+authentication classes, kept as the baseline the bench measures them against
+(manage_scripts/benchmarks/authentication.py)."""
 
 from typing import Any
 

@@ -45,9 +45,10 @@ class SharedRateThrottle(throttling.SimpleRateThrottle):
         rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES  # the stubs say numbers
         return rates.get(self.scope or "")
 
-    def key_for(self, identity: str) -> str:
-        # Hashed: a client's text never becomes a raw cache key.
-        digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+    def key_for(self, identity: str | None) -> str:
+        # Hashed: a client's text never becomes a raw cache key. No address (a request over
+        # a Unix socket) shares one counter.
+        digest = hashlib.sha256((identity or "").encode()).hexdigest()[:32]
         return self.cache_format % {"scope": self.scope, "ident": digest}
 
 

@@ -191,6 +191,24 @@ def markdown(report: dict[str, Any]) -> str:
         )
     )
 
+    auth = figures.get("authentication")
+    if auth:
+        out.append("## Authentication: the cost of one request's credentials\n")
+        out.append(
+            f"{auth['description']}; {auth['requests_per_round']:,} requests per round"
+            f" ({auth['basic_calls_per_round']} for Basic), rounds alternating.\n"
+        )
+        names = {
+            "jwt_rs256": "bearer access token (RS256 check, no database)",
+            "token_lookup": "the token lookup it replaced (one join)",
+            "basic_pbkdf2": "HTTP Basic (PBKDF2), development only",
+        }
+        out.append(
+            _table(
+                ["scheme", "µs per request"],
+                [[names.get(k, k), _spread(v)] for k, v in auth["per_request"].items()],
+            )
+        )
     raw = figures.get("raw_kafka")
     if raw:
         out.append("## 1. Raw Kafka baseline (the ceiling)\n")

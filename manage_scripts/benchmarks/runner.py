@@ -20,6 +20,7 @@ from typing import Any
 import psycopg2
 
 from manage_scripts.benchmarks import (
+    authentication,
     consumer_apply,
     end_to_end,
     flash_sale,
@@ -35,11 +36,12 @@ from manage_scripts.benchmarks.stack import BenchStack
 from manage_scripts.benchmarks.stats import latency_summary
 from manage_scripts.stack.config import ROOT
 
-FIGURES = ("relay", "consumer", "e2e", "flash")
+FIGURES = ("auth", "relay", "consumer", "e2e", "flash")
 
 PLANS: dict[str, dict[str, Any]] = {
     "full": {
         "repeats": 3,
+        "auth_requests": 2_000,
         "relay_rows": 100_000,
         "relay_history_rows": 1_000_000,
         "relay_time_limit_s": 300,
@@ -63,6 +65,7 @@ PLANS: dict[str, dict[str, Any]] = {
     },
     "quick": {
         "repeats": 1,
+        "auth_requests": 200,
         "relay_rows": 10_000,
         "relay_history_rows": 100_000,
         "relay_time_limit_s": 120,
@@ -207,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:  # noqa: BLE001 - reported; the figures still run, unwarmed
             result["errors"]["kafka_warm_up"] = traceback.format_exc()
             print(result["errors"]["kafka_warm_up"], file=sys.stderr, flush=True)
+        if "auth" in only:
+            _figure(result, "authentication", lambda: authentication.run(bench, plan))
         if "relay" in only:
             _figure(result, "relay", lambda: _relay(bench, plan, profile, result))
         if "consumer" in only:

@@ -18,7 +18,7 @@ from order_service.orders.models import Order
 from order_service.orders.statuses import OrderStatus
 from service_platform.api import OutputSerializer
 from service_platform.permissions import customer_of, customer_scope
-from service_platform.throttling import AnonReadThrottle, OrderCreateThrottle
+from service_platform.throttling import OrderCreateThrottle
 from shared_events.contracts.limits import (
     LINE_MAX_QUANTITY,
     ORDER_MAX_LINES,
@@ -98,7 +98,8 @@ class OrderListCreateApi(generics.ListAPIView):
     serializer_class = OrderOutputSerializer
     filterset_class = OrderFilter
     permission_classes = [IsAuthenticated]
-    throttle_classes = [AnonReadThrottle, OrderCreateThrottle]
+    # Orders are never read anonymously, so only placing them is throttled here.
+    throttle_classes = [OrderCreateThrottle]
 
     def get_queryset(self) -> QuerySet[Order]:
         return selectors.order_list(customer_id=customer_scope(self.request))

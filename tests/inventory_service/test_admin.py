@@ -38,3 +38,24 @@ def test_restock_action_adds_the_quantity_to_each_selected_product(staff):
 def test_browsable_api_renders_html(staff):
     response = staff.get("/api/products/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200 and "text/html" in response["Content-Type"]
+
+
+def test_the_restock_action_needs_the_change_permission():
+    from django.contrib.auth.models import Permission
+
+    viewer = get_user_model().objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_product"))
+    client = Client()
+    client.force_login(viewer)
+    product = product_create(available_quantity=3)
+
+    listing = client.get("/admin/stock/product/").content.decode()
+    client.post(
+        "/admin/stock/product/",
+        {"action": "restock", "index": 0, "quantity": 5, "_selected_action": [product.sku]},
+        follow=True,
+    )
+
+    assert 'value="restock"' not in listing
+    product.refresh_from_db()
+    assert product.available_quantity == 3

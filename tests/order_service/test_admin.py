@@ -42,3 +42,25 @@ def test_browsable_api_renders_html(staff):
     response = staff.get("/api/orders/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert "text/html" in response["Content-Type"]
+
+
+def test_admin_actions_need_the_change_permission():
+    from django.contrib.auth.models import Permission
+
+    viewer = get_user_model().objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_order"))
+    client = Client()
+    client.force_login(viewer)
+    order = order_create()
+
+    listing = client.get("/admin/orders/order/").content.decode()
+    response = client.post(
+        "/admin/orders/order/",
+        {"action": "cancel", "index": 0, "_selected_action": [order.id]},
+        follow=True,
+    )
+
+    assert 'value="cancel"' not in listing and 'value="ship"' not in listing
+    assert response.status_code in (200, 403)
+    order.refresh_from_db()
+    assert order.status == "pending"

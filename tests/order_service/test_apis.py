@@ -231,3 +231,9 @@ def test_options_on_every_order_route_describes_it(client, customer):
     for path in ("/api/orders/", f"/api/orders/{order.id}/", f"/api/orders/{order.id}/cancel/"):
         for api in (client, customer):
             assert api.options(path).status_code == 200
+
+
+def test_an_api_path_no_route_matches_is_a_json_404(client):
+    response = client.get("/api/orders/not-a-uuid/")
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not found.", "extra": {}}

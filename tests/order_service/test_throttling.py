@@ -91,6 +91,24 @@ def test_refreshes_are_throttled_per_address():
         assert _throttled(answers[2])
 
 
+def test_refreshes_are_throttled_per_account_from_any_address():
+    get_user_model().objects.create_user("rita", password="correct-horse-battery")
+    refresh = (
+        APIClient()
+        .post("/api/auth/token/", {"username": "rita", "password": "correct-horse-battery"})
+        .json()["refresh"]
+    )
+    with _rates(credentials_user="1/min"):
+        answers = [
+            APIClient(REMOTE_ADDR=f"10.0.7.{n}").post(
+                "/api/auth/token/refresh/", {"refresh": refresh}, format="json"
+            )
+            for n in range(2)
+        ]
+        assert answers[0].status_code == 200
+        assert _throttled(answers[1])
+
+
 def test_order_creation_is_throttled_per_user():
     def client(user_id: int) -> APIClient:
         api = APIClient()

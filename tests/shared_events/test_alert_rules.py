@@ -29,10 +29,28 @@ def test_alerts_fire_on_lag_delay_errors_outbox_age_and_dead_letters():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+METRICS_TOKEN_FILE = "/run/secrets/metrics_token"
+
+
 @pytest.mark.parametrize("config", ["prometheus.yml", "prometheus-native.yml"])
-def test_scrape_configurations_are_valid(config):
-    result = _promtool("check", "config", config)
+def test_scrape_configurations_are_valid(config, tmp_path):
+    # promtool opens the token file: point it at one here (compose mounts the real one).
+    token = tmp_path / "metrics_token"
+    token.write_text("test-token")
+    text = (PROMETHEUS / config).read_text().replace(METRICS_TOKEN_FILE, str(token))
+    for name in ("alerts.yml", config):
+        (tmp_path / name).write_text(text if name == config else (PROMETHEUS / name).read_text())
+    result = _promtool("check", "config", str(tmp_path / config))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compose_prometheus_scrapes_web_processes_with_the_metrics_token():
+    import yaml
+
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    for name in ("order-service", "inventory-service"):
+        assert jobs[name]["authorization"] == {"credentials_file": METRICS_TOKEN_FILE}
 
 
 def test_every_alert_named_in_the_issue_exists():
