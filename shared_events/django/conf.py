@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from shared_events.kafka.config import KafkaSettings
-from shared_events.topics import topic_name
+from shared_events.topics import dead_letter_topic, retry_topic, topic_name
 
 if TYPE_CHECKING:
     from shared_events.django.inbox import EventHandlers
@@ -25,6 +25,18 @@ class EventsConfig:
     outbox_max_attempts: int
     retention_days: int
     kafka: KafkaSettings
+
+    @property
+    def retry_topic(self) -> str:
+        """The group's own topic for replayed dead letters; consumed with `consume_topics`."""
+        return retry_topic(self.consumer_group)
+
+    @property
+    def dead_letter_topics(self) -> dict[str, str]:
+        """Each consumed topic's dead-letter topic; a replay that fails again joins the
+        dead letters of the topic the service consumes."""
+        topics = {topic: dead_letter_topic(topic) for topic in self.consume_topics}
+        return {**topics, self.retry_topic: dead_letter_topic(self.consume_topics[0])}
 
     def handlers(self) -> "EventHandlers":
         handlers: EventHandlers = import_string(self.handlers_path)

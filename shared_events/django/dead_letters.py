@@ -3,8 +3,9 @@
 The consumer loop puts a message it gives up on, byte for byte, on `<topic>.dlq` with
 `dlq.*` headers saying why. `consume_dead_letters` stores each one here (once: its topic,
 partition and offset are unique); `dead_letter_replay` sends the original bytes, key and
-headers back to the original topic, where the consumer tries again (and dedupes by event
-id if the event had been applied after all).
+headers to the consuming group's own retry topic (`<group>.retry`), which the group also
+consumes: the consumer tries again (and dedupes by event id if the event had been applied
+after all), and the service needs no right to write the other service's topic.
 """
 
 import dataclasses
@@ -25,6 +26,7 @@ from shared_events.errors import TransientEventError
 from shared_events.headers import Headers, message_headers
 from shared_events.kafka.consumer import message_position
 from shared_events.kafka.producer import EventProducer, OutgoingMessage
+from shared_events.topics import retry_topic
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +111,8 @@ def dead_letter_replay(
     unreplayed: bool = False,
     producer: EventProducer | None = None,
 ) -> ReplayResult:
-    """Publish the chosen dead letters to their original topics, in id order; mark the sent ones."""
+    """Publish the chosen dead letters to their group's retry topic, in id order; mark the
+    sent ones."""
     letters = [
         letter
         for letter in dead_letters_select(ids=ids, unreplayed=unreplayed)
@@ -151,11 +154,16 @@ def _replay_message(letter: DeadLetter) -> OutgoingMessage:
         (headers.DLQ_REPLAY_OF, f"{letter.topic}[{letter.partition}]@{letter.offset}".encode())
     )
     return OutgoingMessage(
-        topic=letter.original_topic,
+        topic=replay_destination(letter),
         key=bytes(letter.message_key) if letter.message_key is not None else None,
         value=bytes(letter.value),
         headers=kept,
     )
+
+
+def replay_destination(letter: DeadLetter) -> str:
+    """The retry topic of the group that gave up on the letter: this service's own group."""
+    return retry_topic(events_config().consumer_group)
 
 
 def _envelope_fields(value: bytes | None) -> dict[str, str]:

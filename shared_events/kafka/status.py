@@ -22,6 +22,11 @@ class PartitionStatus:
     def messages(self) -> int:
         return self.latest - self.earliest
 
+    @property
+    def under(self) -> bool:
+        """Under-replicated: a replica has fallen out of the in-sync set (or is down)."""
+        return len(self.isr) < len(self.replicas)
+
 
 @dataclasses.dataclass
 class TopicStatus:
@@ -78,6 +83,11 @@ class ClusterStatus:
         data = dataclasses.asdict(self)
         for topic, raw in zip(self.topics, data["topics"], strict=True):
             raw["messages"] = topic.messages
+            for partition, raw_partition in zip(topic.partitions, raw["partitions"], strict=True):
+                raw_partition["under_replicated"] = partition.under
+        data["under_replicated"] = [
+            f"{t.name}[{p.partition}]" for t in self.topics for p in t.partitions if p.under
+        ]
         for group, raw in zip(self.groups, data["groups"], strict=True):
             raw["lag"] = group.lag
         return data

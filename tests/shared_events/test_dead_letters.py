@@ -1,4 +1,5 @@
-"""Dead letters: stored from the dead-letter topic once, browsable, replayed to their topic."""
+"""Dead letters: stored from the dead-letter topic once, browsable, replayed to the group's
+retry topic."""
 
 import threading
 import time
@@ -9,12 +10,13 @@ from confluent_kafka import Message
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from shared_events.django.conf import events_config
 from shared_events.django.dead_letters import dead_letter_replay, dead_letter_store
 from shared_events.django.models import DeadLetter
 from shared_events.errors import EventRejectedError
 from shared_events.kafka.admin import topics_ensure
 from shared_events.kafka.consumer import ConsumerLoop
-from shared_events.topics import dead_letter_topic
+from shared_events.topics import dead_letter_topic, retry_topic
 from tests.support.kafka import header, produce_raw, read_topic
 
 pytestmark = [pytest.mark.django_db, pytest.mark.kafka]
@@ -95,7 +97,9 @@ def test_a_dead_letter_is_stored_once_with_its_reasons(kafka_settings, topic):
     assert letter.replayed_at is None
 
 
-def test_a_replayed_dead_letter_goes_back_to_its_topic_and_is_applied(kafka_settings, topic):
+def test_a_replayed_dead_letter_goes_to_the_groups_retry_topic_and_is_applied(
+    kafka_settings, topic
+):
     # given a stored dead letter whose cause has since been fixed
     marker, [dead] = _poison(kafka_settings, topic)
     letter = dead_letter_store(dead)
@@ -104,20 +108,20 @@ def test_a_replayed_dead_letter_goes_back_to_its_topic_and_is_applied(kafka_sett
     # when it is replayed
     result = dead_letter_replay(ids=[letter.id])
 
-    # then the original bytes, key and headers are back on the original topic
+    # then the original bytes, key and headers are on the service's own retry topic (which
+    # its group owns and reads: replay needs no right to write the other service's topic)
     assert result.replayed == [letter.id] and not result.failed
     letter.refresh_from_db()
     assert letter.replayed_at is not None and letter.replay_count == 1
-    copies = [
+    retries = retry_topic(events_config().consumer_group)
+    [original] = [m for m in read_topic(kafka_settings, topic, until=bool) if m.key() == marker]
+    [replayed] = [
         m
         for m in read_topic(
-            kafka_settings,
-            topic,
-            until=lambda ms: len([m for m in ms if m.key() == marker]) >= 2,
+            kafka_settings, retries, until=lambda ms: any(m.key() == marker for m in ms)
         )
         if m.key() == marker
     ]
-    original, replayed = copies
     assert replayed.value() == original.value()
     assert header(replayed, "event_type") == "OrderCreatedIntegrationEvent"
     assert header(replayed, "dlq.error.class") is None
@@ -126,13 +130,14 @@ def test_a_replayed_dead_letter_goes_back_to_its_topic_and_is_applied(kafka_sett
     )
 
     # and a consumer that can handle it now processes it
+    marker_at = f"{dead.topic()}[{dead.partition()}]@{dead.offset()}"
     handled: list[bytes] = []
     group = f"{kafka_settings.namespace}fixed-{uuid.uuid4().hex[:6]}"
     _consume(
         kafka_settings,
-        topic,
+        retries,
         group,
-        lambda m: handled.append(m.key()) if header(m, "dlq.replay.of") else None,
+        lambda m: handled.append(m.key()) if header(m, "dlq.replay.of") == marker_at else None,
         lambda: handled == [marker],
     )
 

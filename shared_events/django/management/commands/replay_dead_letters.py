@@ -1,16 +1,20 @@
-"""`manage.py replay_dead_letters`: send stored dead letters back to their original topics."""
+"""`manage.py replay_dead_letters`: send stored dead letters to this group's retry topic."""
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from shared_events.django.dead_letters import dead_letter_replay, dead_letters_select
+from shared_events.django.dead_letters import (
+    dead_letter_replay,
+    dead_letters_select,
+    replay_destination,
+)
 
 
 class Command(BaseCommand):
     help = (
-        "Re-publish dead letters (original bytes, key and headers) to the topic they came "
-        "from, where this service's consumer tries them again."
+        "Re-publish dead letters (original bytes, key and headers) to this service's retry "
+        "topic (<group>.retry), where its consumer tries them again."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -38,7 +42,7 @@ class Command(BaseCommand):
                 raise CommandError(f"no dead letter with id {', '.join(map(str, missing))}")
         if dry_run:
             for letter in chosen:
-                self.stdout.write(f"{letter.id}: {letter} -> {letter.original_topic}")
+                self.stdout.write(f"{letter.id}: {letter} -> {replay_destination(letter)}")
             self.stdout.write(f"would replay {chosen.count()} dead letter(s)")
             return
         result = dead_letter_replay(ids=ids, unreplayed=all_unreplayed)
