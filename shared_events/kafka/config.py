@@ -1,13 +1,41 @@
 """Kafka client configuration, read from the environment (the seed's KafkaSettings keys)."""
 
 import dataclasses
+import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import KafkaError
+
 _TRUE = {"1", "true", "yes", "on"}
+logger = logging.getLogger(__name__)
+
+# A client the cluster will not let in: the operator must act, so say so once, plainly.
+_REFUSALS = {
+    KafkaError._AUTHENTICATION: "authentication failed (wrong or missing SASL credentials)",
+    KafkaError.SASL_AUTHENTICATION_FAILED: "authentication failed (wrong SASL credentials)",
+    KafkaError._SSL: "TLS handshake failed (certificate not trusted, or not a TLS listener)",
+    KafkaError.TOPIC_AUTHORIZATION_FAILED: "not authorised for a topic (missing ACL)",
+    KafkaError.GROUP_AUTHORIZATION_FAILED: "not authorised for its group (missing ACL)",
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED: "not authorised on the cluster (missing ACL)",
+}
+
+
+def refusal_logger() -> Callable[[KafkaError], None]:
+    """An `error_cb` that logs each kind of refusal one line, once per client."""
+    said: set[int] = set()
+
+    def on_error(error: KafkaError) -> None:
+        what = _REFUSALS.get(error.code())
+        if what is None or error.code() in said:
+            return
+        said.add(error.code())
+        logger.error("kafka refused this client: %s: %s", what, error.str())
+
+    return on_error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +101,7 @@ class KafkaSettings:
         config: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
+            "error_cb": refusal_logger(),
         }
         if self.sasl_mechanism:
             config["sasl.mechanism"] = self.sasl_mechanism
