@@ -3,7 +3,12 @@
 import dataclasses
 from collections.abc import Iterable
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import (
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from shared_events.kafka.config import KafkaSettings
@@ -166,7 +171,18 @@ def _group_status(
     latest: dict[tuple[str, int], int],
     timeout: float,
 ) -> GroupStatus:
-    description = admin.describe_consumer_groups([group], request_timeout=timeout)[group].result()
+    try:
+        description = admin.describe_consumer_groups([group], request_timeout=timeout)[
+            group
+        ].result()
+    except KafkaException as exc:
+        # A coordinator still loading (a node just started or moved): say so, lag unknown.
+        error = exc.args[0]
+        if not (error.retriable() or error.code() == KafkaError.NOT_COORDINATOR):
+            raise
+        return GroupStatus(
+            group=group, state=f"UNAVAILABLE ({error.name()})", members=[], partitions=[]
+        )
     owners: dict[tuple[str, int], MemberStatus] = {}
     members = []
     for m in description.members:
