@@ -137,7 +137,7 @@ def admin_login_throttled(login: Callable[..., HttpResponse]) -> Callable[..., H
         if request.method == "POST":
             drf_request = Request(request, parsers=[FormParser(), MultiPartParser()])
             for throttle in (AdminLoginIpThrottle(), CredentialsUsernameThrottle()):
-                if not throttle.allow_request(drf_request, None):  # type: ignore[arg-type]
+                if not throttle.allow_request(drf_request, None):
                     wait = throttle.wait() or 60
                     response = JsonResponse({"detail": "Too many log-in attempts."}, status=429)
                     response["Retry-After"] = str(int(wait) + 1)

@@ -7,6 +7,7 @@ one Kafka cluster without seeing each other's events.
 ORDER_EVENTS = "order-events"
 INVENTORY_EVENTS = "inventory-events"
 DEAD_LETTER_SUFFIX = ".dlq"
+RETRY_SUFFIX = ".retry"
 
 # The services, by the name each puts in its envelopes' `producer`.
 ORDER_SERVICE = "order-service"
@@ -23,15 +24,22 @@ def dead_letter_topic(topic: str) -> str:
     return f"{topic}{DEAD_LETTER_SUFFIX}"
 
 
-def all_topics(*, namespace: str = "") -> list[str]:
-    """Every topic the saga uses, dead-letter topics included."""
-    names = [topic_name(t, namespace=namespace) for t in (ORDER_EVENTS, INVENTORY_EVENTS)]
-    return names + [dead_letter_topic(n) for n in names]
+def retry_topic(group: str) -> str:
+    """Where a consumer group's replayed dead letters go: the group owns it and reads it,
+    so replay needs no right to write another service's topic."""
+    return f"{group}{RETRY_SUFFIX}"
 
 
 # The services' consumer groups (each also has a dead-letter group, see dead_letter_group).
 SERVICE_GROUPS = (ORDER_SERVICE, INVENTORY_SERVICE)
 DEAD_LETTER_GROUP_SUFFIX = ".dead-letters"
+
+
+def all_topics(*, namespace: str = "") -> list[str]:
+    """Every topic the saga uses, dead-letter and retry topics included."""
+    names = [topic_name(t, namespace=namespace) for t in (ORDER_EVENTS, INVENTORY_EVENTS)]
+    retries = [retry_topic(topic_name(g, namespace=namespace)) for g in SERVICE_GROUPS]
+    return names + [dead_letter_topic(n) for n in names] + retries
 
 
 def dead_letter_group(group: str) -> str:

@@ -34,7 +34,6 @@ SHARED_EVENTS = {
     "CONSUME_TOPICS": [ORDER_EVENTS],
     "CONSUMER_GROUP": "inventory-service",
     # Where replayed dead letters of the consumer group go; never a topic a message names.
-    "REPLAY_TOPIC": env.str("EVENTS_REPLAY_TOPIC", default=ORDER_EVENTS),
     "HANDLERS": "inventory_service.stock.handlers.HANDLERS",
     # Longer than Kafka keeps messages and committed offsets (checked at start-up).
     "RETENTION_DAYS": env.int("EVENTS_RETENTION_DAYS", default=9),

@@ -9,13 +9,20 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from manage_scripts.stack.kafka_cluster import (
+    KAFKA_DIR,
+    OPERATOR,
+    Credentials,
+    KafkaCluster,
+    cluster_of,
+)
 from service_platform.signing_keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, KeyPairFiles
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 VENV_BIN = Path(PYTHON).parent
-KAFKA_DIR = ROOT / "manage_scripts" / "kafka"
 SERVICES = ("order", "inventory")
+__all__ = ["KAFKA_DIR", "PYTHON", "ROOT", "SERVICES", "VENV_BIN", "StackConfig"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +31,8 @@ class StackConfig:
     data_dir: Path
     database_urls: dict[str, str]
     broker_urls: dict[str, str]
-    kafka_bootstrap: str
+    kafka_cluster: KafkaCluster  # local, or the one answering at its bootstrap servers
+    kafka_credentials: Credentials
     ports: dict[str, int]
     web_workers: int
     consumers: int
@@ -33,9 +41,11 @@ class StackConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "StackConfig":
         env = os.environ if env is None else env
+        data_dir = Path(env.get("SAGA_DATA_DIR", ROOT / ".run" / "data")).resolve()
+        kafka_cluster = cluster_of(env, data_dir)
         return cls(
             run_dir=Path(env.get("SAGA_RUN_DIR", ROOT / ".run" / "dev")).resolve(),
-            data_dir=Path(env.get("SAGA_DATA_DIR", ROOT / ".run" / "data")).resolve(),
+            data_dir=data_dir,
             database_urls={
                 "order": env.get(
                     "ORDER_DATABASE_URL", "postgres://saga:saga@127.0.0.1:5432/order_service"
@@ -49,7 +59,8 @@ class StackConfig:
                 "order": env.get("ORDER_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
                 "inventory": env.get("INVENTORY_CELERY_BROKER_URL", "redis://127.0.0.1:6379/1"),
             },
-            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
+            kafka_cluster=kafka_cluster,
+            kafka_credentials=kafka_cluster.credentials(env),
             ports={
                 "order": int(env.get("ORDER_PORT", "8001")),
                 "inventory": int(env.get("INVENTORY_PORT", "8002")),
@@ -72,7 +83,7 @@ class StackConfig:
             "INVENTORY_DATABASE_URL": self.database_urls["inventory"],
             "ORDER_CELERY_BROKER_URL": self.broker_urls["order"],
             "INVENTORY_CELERY_BROKER_URL": self.broker_urls["inventory"],
-            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            **self.kafka_env(service),
             "DJANGO_SETTINGS_MODULE": self.settings_modules[service],
             "PYTHONUNBUFFERED": "1",
             # Every process of a service adds its counters here; its /metrics sums them.
@@ -92,6 +103,35 @@ class StackConfig:
         return KeyPairFiles(
             self.run_dir / "jwt" / PRIVATE_KEY_FILE, self.run_dir / "jwt" / PUBLIC_KEY_FILE
         )
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.kafka_cluster.bootstrap
+
+    def kafka_env(self, who: str = OPERATOR) -> dict[str, str]:
+        """The KAFKA_* client variables of a service, or of the operator."""
+        return self.kafka_cluster.client_env(self.kafka_credentials, who)
+
+    def kafka_exported_env(self) -> dict[str, str]:
+        """What a command run inside the stack needs to reach its Kafka as the stack does:
+        the shape, the operator's client settings and each service's credentials."""
+        shape = self.kafka_cluster.shape
+        env = {
+            "KAFKA_BROKERS": str(shape.brokers),
+            "KAFKA_SECURITY": shape.security,
+            **self.kafka_env(),
+        }
+        if shape.secured:
+            for service in SERVICES:
+                username, password = self.kafka_credentials.of(service)
+                env[f"{service.upper()}_KAFKA_SASL_USERNAME"] = username
+                env[f"{service.upper()}_KAFKA_SASL_PASSWORD"] = password
+        return env
+
+    @property
+    def kafka_run_dir(self) -> Path:
+        """admin.properties and ca.crt for the operator's Kafka CLI tools."""
+        return self.run_dir / "kafka"
 
     def metrics_dir(self, service: str) -> Path:
         return self.run_dir / "metrics" / service

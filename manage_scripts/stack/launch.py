@@ -23,7 +23,7 @@ from manage_scripts.stack.probes import (
     wait_until,
 )
 from manage_scripts.stack.programs import Program, app_programs, infra_programs
-from manage_scripts.stack.provision import services_setup
+from manage_scripts.stack.provision import kafka_admin_files, services_setup
 from manage_scripts.stack.supervision import Supervisor, die_with_parent, supervisord_conf
 from service_platform.signing_keys import key_pair_files_ensure
 
@@ -54,9 +54,10 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
         wait_until(
             "Redis", lambda: all(redis_ready(u) for u in config.broker_urls.values()), timeout=30
         )
-        wait_until("Kafka", lambda: kafka_ready(config.kafka_bootstrap), timeout=90)
+        wait_until("Kafka", lambda: kafka_ready(config.kafka_env()), timeout=120)
         metrics_dirs_reset(config)
         services_setup(config, demo=demo and not infra_only)
+        admin_file = kafka_admin_files(config)
         if apps:
             supervisor.start_group("apps")
             for service in SERVICES:
@@ -65,9 +66,14 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
             print(summary(config, infra, apps), flush=True)
         else:
             log("infrastructure ready")
+        log(f"Kafka CLI settings (--command-config): {admin_file}")
+        if config.kafka_cluster.shape.secured:
+            log(f"Kafka CA certificate: {admin_file.parent / 'ca.crt'}")
         config.ready_file.touch()
         if then:
-            return subprocess.run(then, cwd=ROOT, preexec_fn=die_with_parent).returncode
+            # The command reaches Kafka as the stack does: its shape, address and operator.
+            env = {**os.environ, **config.kafka_exported_env()}
+            return subprocess.run(then, cwd=ROOT, env=env, preexec_fn=die_with_parent).returncode
         return supervisor.wait()
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -98,14 +104,17 @@ def summary(config: StackConfig, infra: list[Program], apps: list[Program]) -> s
     o, i = config.ports["order"], config.ports["inventory"]
     user = os.environ.get("DEMO_USERNAME", "demo")
     password = os.environ.get("DEMO_PASSWORD", "demo")
+    admin = config.kafka_run_dir / "admin.properties"
+    shape = config.kafka_cluster.shape
     return f"""
   Order Service      http://127.0.0.1:{o}/api/orders/     admin: http://127.0.0.1:{o}/admin/
   Inventory Service  http://127.0.0.1:{i}/api/products/   admin: http://127.0.0.1:{i}/admin/
   Login              {user} / {password}   (set DEMO_USERNAME / DEMO_PASSWORD to change)
   Access token       POST http://127.0.0.1:{o}/api/auth/token/ {{"username", "password"}}
   Operations         /health/ready  /metrics  /api/docs/ (both services)
-  Kafka status       python order_service/manage.py kafka_status
-  Kafka              {config.kafka_bootstrap}
+  Kafka status       python order_service/manage.py kafka_status --command-config {admin}
+  Kafka              {config.kafka_bootstrap}  ({shape.brokers} node(s), {shape.security})
+  Kafka CLI          manage_scripts/kafka-cli kafka-topics --describe --command-config {admin}
   Started locally    {started}
   Logs               {config.run_dir / "logs"}/<process>.log
   Processes          {", ".join(p.name for p in apps)}

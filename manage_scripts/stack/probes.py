@@ -5,7 +5,7 @@ import socket
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from manage_scripts.stack import StackError
 
@@ -59,11 +59,12 @@ def redis_ready(url: str) -> bool:
         return False
 
 
-def kafka_ready(bootstrap: str) -> bool:
+def kafka_ready(client_env: Mapping[str, str]) -> bool:
+    """Does a broker answer a client with these KAFKA_* variables (address, security)?"""
     from shared_events.kafka.admin import broker_ready
     from shared_events.kafka.config import KafkaSettings
 
-    return broker_ready(KafkaSettings.from_env(bootstrap_servers=bootstrap))
+    return broker_ready(KafkaSettings.from_env(client_env))
 
 
 def http_ready(port: int) -> bool:

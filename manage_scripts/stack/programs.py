@@ -8,11 +8,14 @@ from pathlib import Path
 
 from manage_scripts.stack import StackError, log
 from manage_scripts.stack.config import PYTHON, ROOT, SERVICES, VENV_BIN, StackConfig
+from manage_scripts.stack.kafka_cluster import tls_ensure
 from manage_scripts.stack.probes import host_port, kafka_ready, postgres_ready, tcp_open
 from manage_scripts.stack.provision import (
+    KafkaServer,
     PostgresCluster,
     apt_install,
     kafka_server_ensure,
+    kafka_servers_ensure,
     postgres_cluster_ensure,
 )
 
@@ -49,10 +52,13 @@ def infra_programs(config: StackConfig) -> list[Program]:
             log(f"using Redis at {host}:{port}")
             continue
         programs.append(redis_program(data / "redis", port))
-    if kafka_ready(config.kafka_bootstrap):
+    if config.kafka_cluster.shape.secured:
+        tls_ensure(config.kafka_cluster.tls)  # the probe's client needs the CA already
+    if kafka_ready(config.kafka_env()):
         log(f"using Kafka at {config.kafka_bootstrap}")
     else:
-        programs.append(kafka_program(data / "kafka", config.kafka_bootstrap))
+        servers = kafka_servers_ensure(config.kafka_cluster, config.kafka_credentials)
+        programs += [kafka_server_program(server) for server in servers]
     return programs
 
 
@@ -103,9 +109,13 @@ def redis_program(data: Path, port: int) -> Program:
 
 
 def kafka_program(base: Path, bootstrap: str) -> Program:
-    server = kafka_server_ensure(base, bootstrap)
+    """One plaintext node of its own under `base` (tests that take a broker away)."""
+    return kafka_server_program(kafka_server_ensure(base, bootstrap))
+
+
+def kafka_server_program(server: KafkaServer) -> Program:
     return Program(
-        "kafka",
+        server.name,
         [*server.java, "kafka.Kafka", str(server.properties)],
         group="infra",
         stopwaitsecs=30,

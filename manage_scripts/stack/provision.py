@@ -1,7 +1,6 @@
 """What must exist before a program can start: Debian packages, Kafka's jars, a PostgreSQL
 cluster, formatted Kafka storage, the services' databases, migrations and topics."""
 
-import base64
 import contextlib
 import dataclasses
 import glob
@@ -12,14 +11,21 @@ import shutil
 import subprocess
 import sys
 import urllib.parse
-import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from manage_scripts.stack import StackError, log
 from manage_scripts.stack.config import KAFKA_DIR, PYTHON, ROOT, SERVICES, StackConfig
-from manage_scripts.stack.probes import host_port
+from manage_scripts.stack.kafka_cluster import (
+    Credentials,
+    KafkaCluster,
+    KafkaShape,
+    admin_properties,
+    node_properties,
+    storage_format,
+    tls_ensure,
+)
 
 # --- packages and jars -----------------------------------------------------------------
 
@@ -144,32 +150,22 @@ def _run_as(user: str | None, command: list[str]) -> None:
     subprocess.run(prefix + command, check=True, stdout=subprocess.DEVNULL, cwd="/")
 
 
-# --- a local Kafka broker --------------------------------------------------------------
+# --- a local Kafka cluster -------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
 class KafkaServer:
+    name: str
     java: list[str]  # the JVM with the broker's classpath and logging
     properties: Path
 
 
-def kafka_server_ensure(base: Path, bootstrap: str) -> KafkaServer:
-    """A single-node KRaft broker's files under `base`, its storage formatted if new."""
+def kafka_java(logs: Path) -> list[str]:
+    """The JVM with Kafka's jars (the CLI tools' too) and the project's logging."""
     if not shutil.which("java"):
         apt_install(["openjdk-17-jre-headless"])
     libs = kafka_libs()
-    _host, port = host_port(bootstrap.split(",")[0], 9092)
-    data, logs = base / "data", base / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    properties = base / "server.properties"
-    properties.write_text(
-        (KAFKA_DIR / "server.properties")
-        .read_text()
-        .replace("@PORT@", str(port))
-        .replace("@CONTROLLER_PORT@", str(port + 1))
-        .replace("@DATA_DIR@", str(data))
-    )
-    java = [
+    return [
         "java",
         "-Xms256m",
         "-Xmx1g",
@@ -179,22 +175,33 @@ def kafka_server_ensure(base: Path, bootstrap: str) -> KafkaServer:
         f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.yaml'}",
         f"-Dkafka.logs.dir={logs}",
     ]
-    if not (data / "meta.properties").exists():
-        log(f"formatting Kafka storage in {data}")
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        subprocess.run(
-            [
-                *java,
-                "kafka.tools.StorageTool",
-                "format",
-                f"--cluster-id={cluster_id}",
-                "-c",
-                str(properties),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    return KafkaServer(java=java, properties=properties)
+
+
+def kafka_servers_ensure(cluster: KafkaCluster, credentials: Credentials) -> list[KafkaServer]:
+    """Each node's files: certificates, properties, and storage formatted if new."""
+    if cluster.shape.secured:
+        tls_ensure(cluster.tls)
+    servers = []
+    nodes = cluster.nodes
+    for node in nodes:
+        node.logs.mkdir(parents=True, exist_ok=True)
+        node.properties.write_text(node_properties(cluster, node, credentials))
+        java = kafka_java(node.logs)
+        storage_format(java, cluster, node, credentials)
+        name = node.name if len(nodes) > 1 else "kafka"
+        servers.append(KafkaServer(name=name, java=java, properties=node.properties))
+    return servers
+
+
+def kafka_server_ensure(base: Path, bootstrap: str) -> KafkaServer:
+    """A single plaintext node's files under `base`, its storage formatted if new."""
+    cluster = KafkaCluster(
+        shape=KafkaShape(brokers=1, security="PLAINTEXT", mechanism="SCRAM-SHA-512"),
+        bootstrap=bootstrap.split(",")[0],
+        base=base,
+    )
+    [server] = kafka_servers_ensure(cluster, Credentials({}))
+    return server
 
 
 # --- the services' databases, schema, topics and demo data ----------------------------
@@ -247,11 +254,13 @@ def databases_drop(database_urls: Iterable[str]) -> None:
             cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
 
 
-def manage(config: StackConfig, service: str, *args: str) -> None:
-    """Run one of `service`'s management commands; its output goes to our log."""
+def manage(
+    config: StackConfig, service: str, *args: str, env: dict[str, str] | None = None
+) -> None:
+    """Run one of `service`'s management commands (`env` over its own); output to our log."""
     result = subprocess.run(
         [PYTHON, str(ROOT / f"{service}_service" / "manage.py"), *args],
-        env={**os.environ, **config.service_env(service)},
+        env={**os.environ, **config.service_env(service), **(env or {})},
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -270,8 +279,32 @@ def services_setup(config: StackConfig, *, demo: bool) -> None:
     databases_ensure(config.database_urls.values())
     for service in SERVICES:
         manage(config, service, "migrate", "--no-input")
-    manage(config, "order", "create_topics")
+    # The operator creates topics and grants; the services may do neither.
+    manage(config, "order", "create_topics", env=config.kafka_env())
+    if config.kafka_cluster.shape.secured:
+        service_acls_grant(config)
     if demo:
         manage(config, "inventory", "seed_demo_products")
         for service in SERVICES:
             manage(config, service, "ensure_demo_user")
+
+
+def service_acls_grant(config: StackConfig) -> None:
+    """Each service's least-privilege ACLs, for its own user, in this stack's namespace."""
+    from shared_events.kafka.acls import acls_grant, service_acls
+    from shared_events.kafka.config import KafkaSettings
+
+    operator = KafkaSettings.from_env({**os.environ, **config.kafka_env()})
+    bindings = []
+    for service in SERVICES:
+        username, _password = config.kafka_credentials.of(service)
+        bindings += service_acls(
+            service, principal=f"User:{username}", namespace=operator.namespace
+        )
+    acls_grant(operator, bindings)
+    log(f"granted {len(bindings)} ACLs to the services' users")
+
+
+def kafka_admin_files(config: StackConfig) -> Path:
+    """admin.properties (and ca.crt) for Kafka's own CLI tools, as the operator."""
+    return admin_properties(config.kafka_cluster, config.kafka_credentials, config.kafka_run_dir)

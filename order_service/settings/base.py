@@ -34,7 +34,6 @@ SHARED_EVENTS = {
     "CONSUME_TOPICS": [INVENTORY_EVENTS],
     "CONSUMER_GROUP": "order-service",
     # Where replayed dead letters of the consumer group go; never a topic a message names.
-    "REPLAY_TOPIC": env.str("EVENTS_REPLAY_TOPIC", default=INVENTORY_EVENTS),
     "HANDLERS": "order_service.orders.handlers.HANDLERS",
     # Longer than Kafka keeps messages and committed offsets (checked at start-up).
     "RETENTION_DAYS": env.int("EVENTS_RETENTION_DAYS", default=9),

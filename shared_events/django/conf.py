@@ -10,7 +10,7 @@ from django.utils.module_loading import import_string
 
 from shared_events.kafka.config import DAY_MS, KafkaSettings
 from shared_events.registry import EventSources
-from shared_events.topics import topic_name
+from shared_events.topics import dead_letter_topic, retry_topic, topic_name
 
 if TYPE_CHECKING:
     from shared_events.django.inbox import EventHandlers
@@ -22,13 +22,24 @@ class EventsConfig:
     publish_topic: str
     consume_topics: list[str]
     consumer_group: str
-    # Where replayed dead letters of the consumer group go (a topic it consumes).
-    replay_topic: str
     handlers_path: str
     outbox_batch_size: int
     outbox_max_attempts: int
     retention_days: int
     kafka: KafkaSettings
+
+    @property
+    def replay_topic(self) -> str:
+        """Where replayed dead letters go: the group's own retry topic, which it consumes
+        with `consume_topics` and, under ACLs, alone may write and read."""
+        return retry_topic(self.consumer_group)
+
+    @property
+    def dead_letter_topics(self) -> dict[str, str]:
+        """Each consumed topic's dead-letter topic; a replay that fails again joins the
+        dead letters of the topic the service consumes."""
+        topics = {topic: dead_letter_topic(topic) for topic in self.consume_topics}
+        return {**topics, self.replay_topic: dead_letter_topic(self.consume_topics[0])}
 
     def handlers(self) -> "EventHandlers":
         handlers: EventHandlers = import_string(self.handlers_path)
@@ -69,12 +80,6 @@ def events_config() -> EventsConfig:
     kafka: KafkaSettings = settings.KAFKA
     namespace = kafka.namespace
     consume_topics = [topic_name(t, namespace=namespace) for t in raw["CONSUME_TOPICS"]]
-    if "REPLAY_TOPIC" in raw:
-        replay_topic = topic_name(raw["REPLAY_TOPIC"], namespace=namespace)
-    elif len(consume_topics) == 1:
-        replay_topic = consume_topics[0]
-    else:
-        raise ImproperlyConfigured("SHARED_EVENTS needs a REPLAY_TOPIC: it consumes several")
     retention_days = int(raw.get("RETENTION_DAYS", 9))
     problem = retention_problem(retention_days=retention_days, kafka=kafka)
     if problem is not None:
@@ -84,7 +89,6 @@ def events_config() -> EventsConfig:
         publish_topic=topic_name(raw["PUBLISH_TOPIC"], namespace=namespace),
         consume_topics=consume_topics,
         consumer_group=topic_name(raw["CONSUMER_GROUP"], namespace=namespace),
-        replay_topic=replay_topic,
         handlers_path=raw["HANDLERS"],
         outbox_batch_size=int(raw.get("OUTBOX_BATCH_SIZE", 1000)),
         outbox_max_attempts=int(raw.get("OUTBOX_MAX_ATTEMPTS", 5)),

@@ -3,8 +3,9 @@
 The consumer loop puts a message it gives up on, byte for byte, on `<topic>.dlq` with
 `dlq.*` headers saying why. `consume_dead_letters` stores each one here (once: its topic,
 partition and offset are unique); `dead_letter_replay` sends the original bytes, key and
-headers back to the original topic, where the consumer tries again (and dedupes by event
-id if the event had been applied after all).
+headers to the consuming group's own retry topic (`<group>.retry`), which the group also
+consumes: the consumer tries again (and dedupes by event id if the event had been applied
+after all), and the service needs no right to write the other service's topic.
 """
 
 import dataclasses
@@ -166,11 +167,11 @@ def dead_letter_replay(
     unreplayed: bool = False,
     producer: EventProducer | None = None,
 ) -> ReplayResult:
-    """Publish the chosen dead letters, in id order, to the consumer group's replay topic;
+    """Publish the chosen dead letters, in id order, to the consumer group's retry topic;
     mark the sent ones.
 
-    The destination is configuration (`REPLAY_TOPIC`), never a header of the message: a
-    forged header cannot make a replay write anywhere the group does not read.
+    The destination follows from the group (`EventsConfig.replay_topic`), never from a
+    header of the message: a forged header cannot make a replay write anywhere else.
     """
     letters = list(dead_letters_select(ids=ids, unreplayed=unreplayed))
     result = ReplayResult()

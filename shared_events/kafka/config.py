@@ -1,12 +1,42 @@
 """Kafka client configuration, read from the environment (the seed's KafkaSettings keys)."""
 
 import dataclasses
+import logging
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
+
+from confluent_kafka import KafkaError
 
 _TRUE = {"1", "true", "yes", "on"}
 DAY_MS = 24 * 60 * 60 * 1000
+logger = logging.getLogger(__name__)
+
+# A client the cluster will not let in: the operator must act, so say so once, plainly.
+_REFUSALS = {
+    KafkaError._AUTHENTICATION: "authentication failed (wrong or missing SASL credentials)",
+    KafkaError.SASL_AUTHENTICATION_FAILED: "authentication failed (wrong SASL credentials)",
+    KafkaError._SSL: "TLS handshake failed (certificate not trusted, or not a TLS listener)",
+    KafkaError.TOPIC_AUTHORIZATION_FAILED: "not authorised for a topic (missing ACL)",
+    KafkaError.GROUP_AUTHORIZATION_FAILED: "not authorised for its group (missing ACL)",
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED: "not authorised on the cluster (missing ACL)",
+}
+
+
+def refusal_logger() -> Callable[[KafkaError], None]:
+    """An `error_cb` that logs each kind of refusal one line, once per client."""
+    said: set[int] = set()
+
+    def on_error(error: KafkaError) -> None:
+        what = _REFUSALS.get(error.code())
+        if what is None or error.code() in said:
+            return
+        said.add(error.code())
+        logger.error("kafka refused this client: %s: %s", what, error.str())
+
+    return on_error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,6 +50,11 @@ class KafkaSettings:
     sasl_mechanism: str = ""
     sasl_username: str = ""
     sasl_password: str = ""
+    # PEM files: the CA that signed the brokers' certificates (hostnames are verified), and
+    # for mutual TLS this client's own certificate and key.
+    ssl_ca_location: str = ""
+    ssl_certificate_location: str = ""
+    ssl_key_location: str = ""
     namespace: str = ""
     topic_partitions: int = 6
     topic_replication_factor: int = 1
@@ -61,15 +96,46 @@ class KafkaSettings:
 
         return cls(**{f.name: get(f.name, getattr(base, f.name)) for f in dataclasses.fields(cls)})
 
+    @classmethod
+    def from_properties(cls, path: str, **defaults: Any) -> "KafkaSettings":
+        """Read a Kafka CLI `--command-config` file (the `admin.properties` that `up` writes):
+        bootstrap servers, security protocol, SASL login and a PEM trust store."""
+        props = {}
+        for line in Path(path).read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep and not key.lstrip().startswith(("#", "!")):
+                props[key.strip()] = value.strip()
+        login = dict(
+            re.findall(r'(username|password)="([^"]*)"', props.get("sasl.jaas.config", ""))
+        )
+        return dataclasses.replace(
+            cls(**defaults),
+            bootstrap_servers=props.get("bootstrap.servers", cls.bootstrap_servers),
+            security_protocol=props.get("security.protocol", "PLAINTEXT"),
+            sasl_mechanism=props.get("sasl.mechanism", "") if login else "",
+            sasl_username=login.get("username", ""),
+            sasl_password=login.get("password", ""),
+            ssl_ca_location=props.get("ssl.truststore.location", ""),
+        )
+
     def client_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
+            "error_cb": refusal_logger(),
         }
         if self.sasl_mechanism:
             config["sasl.mechanism"] = self.sasl_mechanism
             config["sasl.username"] = self.sasl_username
             config["sasl.password"] = self.sasl_password
+        tls = {
+            "ssl.ca.location": self.ssl_ca_location,
+            "ssl.certificate.location": self.ssl_certificate_location,
+            "ssl.key.location": self.ssl_key_location,
+        }
+        config.update({key: value for key, value in tls.items() if value})
+        if "SSL" in self.security_protocol.upper():
+            config["ssl.endpoint.identification.algorithm"] = "https"
         return config
 
     def producer_config(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ the inbox makes that redelivery harmless.
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -93,6 +93,7 @@ class ConsumerLoop:
         group_id: str,
         topics: list[str],
         process: MessageProcessor,
+        dead_letter_topics: Mapping[str, str] | None = None,
         process_batch: BatchProcessor | None = None,
         retry: RetryPolicy = RetryPolicy(),
         batch_size: int = 200,
@@ -105,6 +106,8 @@ class ConsumerLoop:
         self._settings = settings
         self._group_id = group_id
         self._topics = topics
+        # Where a consumed topic's dead letters go, when not to <topic>.dlq.
+        self._dead_letter_topics = dict(dead_letter_topics or {})
         self._process = process
         self._process_batch = process_batch
         self._retry = retry
@@ -237,7 +240,7 @@ class ConsumerLoop:
         """Publish the original bytes to the dead-letter topic; True once Kafka has them."""
         assert self._dead_letters is not None
         position = message_position(message)
-        topic = dead_letter_topic(position.topic)
+        topic = self._dead_letter_topics.get(position.topic) or dead_letter_topic(position.topic)
         dead_letter_headers: Headers = [
             *message_headers(message),
             (headers.DLQ_ERROR_CLASS, type(error).__name__.encode()),

@@ -20,13 +20,13 @@ class OutgoingMessage:
     headers: Headers
 
 
-# Errors that no retry can fix: the message itself is unacceptable.
+# Errors that no retry can fix: the message itself is unacceptable. A refused ACL is not
+# one of them: an operator fixes the grant, and the rows must still be there to drain.
 PERMANENT_ERRORS = frozenset(
     {
         KafkaError.MSG_SIZE_TOO_LARGE,
         KafkaError.RECORD_LIST_TOO_LARGE,
         KafkaError.INVALID_RECORD,
-        KafkaError.TOPIC_AUTHORIZATION_FAILED,
         KafkaError._INVALID_ARG,
     }
 )

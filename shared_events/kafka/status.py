@@ -3,7 +3,12 @@
 import dataclasses
 from collections.abc import Iterable
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import (
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from shared_events.kafka.config import KafkaSettings
@@ -21,6 +26,11 @@ class PartitionStatus:
     @property
     def messages(self) -> int:
         return self.latest - self.earliest
+
+    @property
+    def under(self) -> bool:
+        """Under-replicated: a replica has fallen out of the in-sync set (or is down)."""
+        return len(self.isr) < len(self.replicas)
 
 
 @dataclasses.dataclass
@@ -78,6 +88,11 @@ class ClusterStatus:
         data = dataclasses.asdict(self)
         for topic, raw in zip(self.topics, data["topics"], strict=True):
             raw["messages"] = topic.messages
+            for partition, raw_partition in zip(topic.partitions, raw["partitions"], strict=True):
+                raw_partition["under_replicated"] = partition.under
+        data["under_replicated"] = [
+            f"{t.name}[{p.partition}]" for t in self.topics for p in t.partitions if p.under
+        ]
         for group, raw in zip(self.groups, data["groups"], strict=True):
             raw["lag"] = group.lag
         return data
@@ -156,7 +171,18 @@ def _group_status(
     latest: dict[tuple[str, int], int],
     timeout: float,
 ) -> GroupStatus:
-    description = admin.describe_consumer_groups([group], request_timeout=timeout)[group].result()
+    try:
+        description = admin.describe_consumer_groups([group], request_timeout=timeout)[
+            group
+        ].result()
+    except KafkaException as exc:
+        # A coordinator still loading (a node just started or moved): say so, lag unknown.
+        error = exc.args[0]
+        if not (error.retriable() or error.code() == KafkaError.NOT_COORDINATOR):
+            raise
+        return GroupStatus(
+            group=group, state=f"UNAVAILABLE ({error.name()})", members=[], partitions=[]
+        )
     owners: dict[tuple[str, int], MemberStatus] = {}
     members = []
     for m in description.members:

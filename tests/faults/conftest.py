@@ -33,6 +33,14 @@ def stack():
         "ORDER_CELERY_BROKER_URL": "redis://127.0.0.1:26379/0",
         "INVENTORY_CELERY_BROKER_URL": "redis://127.0.0.1:26379/1",
         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:29092",
+        # One plaintext node of its own, whatever shape the surrounding run uses
+        # (tests/kafka_cluster has the production shape's faults).
+        "KAFKA_BROKERS": "1",
+        "KAFKA_SECURITY": "PLAINTEXT",
+        "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+        "KAFKA_SASL_MECHANISM": "",
+        "KAFKA_SSL_CA_LOCATION": "",
+        "KAFKA_TOPIC_REPLICATION_FACTOR": "1",
         "ORDER_PORT": "48001",
         "INVENTORY_PORT": "48002",
         "CONSUMER_PROCESSES": "2",

@@ -1,5 +1,5 @@
 """Dead letters: stored from the dead-letter topic once, whatever their headers hold,
-browsable, and replayed to the topic the consumer group's configuration names."""
+browsable, and replayed to the consumer group's own retry topic."""
 
 import threading
 import time
@@ -97,7 +97,7 @@ def test_a_dead_letter_is_stored_once_with_its_reasons(kafka_settings, topic):
     assert letter.replayed_at is None
 
 
-def test_a_replayed_dead_letter_goes_to_the_groups_replay_topic_and_is_applied(
+def test_a_replayed_dead_letter_goes_to_the_groups_retry_topic_and_is_applied(
     kafka_settings, topic
 ):
     # given a stored dead letter whose cause has since been fixed
@@ -109,8 +109,8 @@ def test_a_replayed_dead_letter_goes_to_the_groups_replay_topic_and_is_applied(
     # when it is replayed
     result = dead_letter_replay(ids=[letter.id])
 
-    # then the original bytes, key and headers are on the replay topic the consumer group's
-    # configuration names
+    # then the original bytes, key and headers are on the group's own retry topic (which it
+    # owns and reads: replay needs no right to write the other service's topic)
     assert result.replayed == [letter.id] and not result.failed
     letter.refresh_from_db()
     assert letter.replayed_at is not None and letter.replay_count == 1
@@ -124,13 +124,14 @@ def test_a_replayed_dead_letter_goes_to_the_groups_replay_topic_and_is_applied(
     )
 
     # and a consumer that can handle it now processes it
+    marker_at = f"{dead.topic()}[{dead.partition()}]@{dead.offset()}"
     handled: list[bytes] = []
     group = f"{kafka_settings.namespace}fixed-{uuid.uuid4().hex[:6]}"
     _consume(
         kafka_settings,
         replay_topic,
         group,
-        lambda m: handled.append(m.key()) if m.key() == marker else None,
+        lambda m: handled.append(m.key()) if header(m, "dlq.replay.of") == marker_at else None,
         lambda: handled == [marker],
     )
 

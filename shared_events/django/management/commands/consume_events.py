@@ -53,7 +53,8 @@ class Command(BaseCommand):
         loop = ConsumerLoop(
             settings=config.kafka,
             group_id=config.consumer_group,
-            topics=config.consume_topics,
+            topics=[*config.consume_topics, config.replay_topic],
+            dead_letter_topics=config.dead_letter_topics,
             process=process,
             # Traced, every event gets a span (and its outbox rows a parent) of its own.
             process_batch=None if tracing_enabled() else process_batch,

@@ -7,6 +7,7 @@ from confluent_kafka import KafkaException
 from django.core.management.base import BaseCommand, CommandError
 
 from shared_events.django.conf import events_config
+from shared_events.kafka.config import KafkaSettings
 from shared_events.kafka.status import ClusterStatus, cluster_status
 from shared_events.topics import all_groups, all_topics
 
@@ -34,6 +35,11 @@ class Command(BaseCommand):
             help="describe this topic (repeatable; default: every topic of the saga)",
         )
         parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+        parser.add_argument(
+            "--command-config",
+            help="connect as in this Kafka CLI properties file (e.g. the admin.properties that "
+            "manage_scripts/up writes) rather than as this service",
+        )
 
     def handle(
         self,
@@ -42,9 +48,12 @@ class Command(BaseCommand):
         groups: list[str] | None,
         topics: list[str] | None,
         timeout: float,
+        command_config: str | None,
         **options: Any,
     ) -> None:
         kafka = events_config().kafka
+        if command_config:
+            kafka = KafkaSettings.from_properties(command_config, namespace=kafka.namespace)
         try:
             status = cluster_status(
                 kafka,
@@ -61,12 +70,27 @@ class Command(BaseCommand):
 
 
 def status_text(status: ClusterStatus) -> str:
-    lines = [f"Kafka {status.bootstrap_servers}: brokers {', '.join(status.brokers)}", ""]
+    lines = [f"Kafka {status.bootstrap_servers}: brokers {', '.join(status.brokers)}"]
+    under = [f"{t.name}[{p.partition}]" for t in status.topics for p in t.partitions if p.under]
+    lines += [
+        f"under-replicated partitions: {len(under)}" + (f" ({', '.join(under)})" if under else ""),
+        "",
+    ]
     lines.append(
         _table(
-            ["TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR", "EARLIEST", "LATEST", "MESSAGES"],
             [
-                list[object]([t.name, "-", "-", "-", "-", "-", "-", "missing"])
+                "TOPIC",
+                "PARTITION",
+                "LEADER",
+                "REPLICAS",
+                "ISR",
+                "UNDER-REPLICATED",
+                "EARLIEST",
+                "LATEST",
+                "MESSAGES",
+            ],
+            [
+                list[object]([t.name, "-", "-", "-", "-", "-", "-", "-", "missing"])
                 for t in status.topics
                 if not t.exists
             ]
@@ -77,6 +101,7 @@ def status_text(status: ClusterStatus) -> str:
                     p.leader,
                     ",".join(map(str, p.replicas)),
                     ",".join(map(str, p.isr)),
+                    "yes" if p.under else "no",
                     p.earliest,
                     p.latest,
                     p.messages,

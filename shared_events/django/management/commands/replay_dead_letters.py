@@ -1,4 +1,4 @@
-"""`manage.py replay_dead_letters`: send stored dead letters to the consumer group's replay
+"""`manage.py replay_dead_letters`: send stored dead letters to the consumer group's retry
 topic."""
 
 from typing import Any
@@ -11,9 +11,8 @@ from shared_events.django.dead_letters import dead_letter_replay, dead_letters_s
 
 class Command(BaseCommand):
     help = (
-        "Re-publish dead letters (original bytes, key and headers) to the replay topic of "
-        "this service's consumer group (SHARED_EVENTS['REPLAY_TOPIC']), where its consumer "
-        "tries them again."
+        "Re-publish dead letters (original bytes, key and headers) to the retry topic of "
+        "this service's consumer group (<group>.retry), where its consumer tries them again."
     )
 
     def add_arguments(self, parser: Any) -> None:
