@@ -58,7 +58,7 @@ def _client(role: str) -> APIClient:
     api = APIClient()
     if role != "anonymous":
         claims = dict(TOKENS[role])
-        token = access_token(claims.pop("user_id"), **claims)  # type: ignore[arg-type]
+        token = access_token(claims.pop("user_id"), **claims)
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return api
 

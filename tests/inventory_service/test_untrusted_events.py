@@ -142,7 +142,7 @@ def test_on_the_broker_a_forged_cancellation_is_dead_lettered_and_the_real_one_r
     assert header(dead, "dlq.error.class") == "EventRejectedError"
 
 
-def _stock_when(sku, done, settings, topic):  # type: ignore[no-untyped-def]
+def _stock_when(sku, done, settings, topic):
     """Consume the topic with the service's handlers until the product's stock is `done`."""
     loop = ConsumerLoop(
         settings=settings,

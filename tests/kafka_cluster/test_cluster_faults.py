@@ -30,19 +30,19 @@ from tests.kafka_cluster.conftest import CLIENT_PORTS, ROOT, SERVICE_PASSWORDS
 NODES = (1, 2, 3)
 
 
-def _topics(stack) -> list[str]:  # type: ignore[no-untyped-def]
+def _topics(stack) -> list[str]:
     return [
         stack.topic(t)
         for t in ("order-events", "inventory-events", "order-events.dlq", "inventory-events.dlq")
     ]
 
 
-def _under_replicated(stack) -> list[str]:  # type: ignore[no-untyped-def]
+def _under_replicated(stack) -> list[str]:
     status = cluster_status(stack.kafka, topics=_topics(stack), groups=[])
     return [f"{t.name}[{p.partition}]" for t in status.topics for p in t.partitions if p.under]
 
 
-def _fully_replicated(stack, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+def _fully_replicated(stack, timeout: float = 120.0) -> None:
     def ok() -> bool:
         try:
             return not _under_replicated(stack)
@@ -52,13 +52,13 @@ def _fully_replicated(stack, timeout: float = 120.0) -> None:  # type: ignore[no
     wait_for(ok, "every partition back in sync on three replicas", timeout)
 
 
-def _busiest_leader(stack) -> int:  # type: ignore[no-untyped-def]
+def _busiest_leader(stack) -> int:
     status = cluster_status(stack.kafka, topics=_topics(stack), groups=[])
     leaders = Counter(p.leader for t in status.topics for p in t.partitions)
     return leaders.most_common(1)[0][0]
 
 
-def _active_controller(stack) -> int:  # type: ignore[no-untyped-def]
+def _active_controller(stack) -> int:
     result = subprocess.run(
         [
             str(ROOT / "manage_scripts" / "kafka-cli"),
@@ -77,12 +77,12 @@ def _active_controller(stack) -> int:  # type: ignore[no-untyped-def]
     return int(leader)
 
 
-def _node_back(stack, node: int) -> None:  # type: ignore[no-untyped-def]
+def _node_back(stack, node: int) -> None:
     wait_for(lambda: port_open(CLIENT_PORTS[node - 1]), f"kafka-{node} listening", 120)
     _fully_replicated(stack)
 
 
-def _unpublished(stack, database: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _unpublished(stack, database: str) -> tuple[int, int]:
     """Rows waiting in the outbox, and rows parked as failed."""
     [(waiting, parked)] = query(
         stack.env[database],
@@ -92,7 +92,7 @@ def _unpublished(stack, database: str) -> tuple[int, int]:  # type: ignore[no-un
     return waiting, parked
 
 
-def _drained(stack, timeout: float = 180.0) -> float:  # type: ignore[no-untyped-def]
+def _drained(stack, timeout: float = 180.0) -> float:
     """Wait until both outboxes are empty; seconds it took."""
     start = time.monotonic()
     wait_for(
@@ -106,7 +106,7 @@ def _drained(stack, timeout: float = 180.0) -> float:  # type: ignore[no-untyped
     return time.monotonic() - start
 
 
-def _as_service(stack, service: str, **changes: str) -> KafkaSettings:  # type: ignore[no-untyped-def]
+def _as_service(stack, service: str, **changes: str) -> KafkaSettings:
     import dataclasses
 
     settings = dataclasses.replace(

@@ -17,7 +17,7 @@ PASSWORD = "correct-horse-battery"
 ORDER = {"lines": [{"sku": "KEYBOARD-01", "quantity": 1}]}
 
 
-def _register(username: str = "dana", password: str = PASSWORD):  # type: ignore[no-untyped-def]
+def _register(username: str = "dana", password: str = PASSWORD):
     return APIClient().post(
         "/api/auth/register/", {"username": username, "password": password}, format="json"
     )

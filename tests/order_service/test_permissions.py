@@ -67,16 +67,16 @@ def _client(role: str, users: dict[str, object]) -> APIClient:
     if role != "anonymous":
         user = users[role]
         token = access_token(
-            user.pk,  # type: ignore[attr-defined]
-            username=user.username,  # type: ignore[attr-defined]
-            is_staff=user.is_staff,  # type: ignore[attr-defined]
+            user.pk,
+            username=user.username,
+            is_staff=user.is_staff,
         )
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return api
 
 
 def _confirmed_order_of(user: object) -> Order:
-    order = order_create(customer_id=str(user.pk))  # type: ignore[attr-defined]
+    order = order_create(customer_id=str(user.pk))
     reactions.orders_confirm(
         reservations=[
             reactions.StockReservation(
@@ -126,5 +126,5 @@ def test_a_customer_lists_only_their_own_orders_and_staff_list_everyone_s(users)
     assert listed("customer") == {str(mine.id)}
     assert listed("other") == {str(theirs.id)}
     assert listed("staff") == {str(mine.id), str(theirs.id)}
-    filtered = _client("customer", users).get("/api/orders/", {"customer_id": users["other"].pk})  # type: ignore[attr-defined]
+    filtered = _client("customer", users).get("/api/orders/", {"customer_id": users["other"].pk})
     assert filtered.json()["results"] == []

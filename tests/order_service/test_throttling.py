@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 ORDER = {"lines": [{"sku": "KEYBOARD-01", "quantity": 1}]}
 
 
-def _rates(**rates: str):  # type: ignore[no-untyped-def]
+def _rates(**rates: str):
     """Every scope unlimited but those given."""
     unlimited = dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/min")
     return override_settings(
@@ -28,20 +28,20 @@ def _rates(**rates: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def fresh_counters():  # type: ignore[no-untyped-def]
+def fresh_counters():
     """Counters of this test only (never `clear()`: it empties the whole Redis database)."""
     with fresh_throttle_counters():
         yield
 
 
-def _throttled(response) -> bool:  # type: ignore[no-untyped-def]
+def _throttled(response) -> bool:
     if response.status_code != 429:
         return False
     assert int(response["Retry-After"]) > 0
     return True
 
 
-def _log_in(username: str, address: str = "10.0.0.1"):  # type: ignore[no-untyped-def]
+def _log_in(username: str, address: str = "10.0.0.1"):
     return APIClient(REMOTE_ADDR=address).post(
         "/api/auth/token/", {"username": username, "password": "wrong"}, format="json"
     )

@@ -52,7 +52,7 @@ def _confirmed_order() -> tuple[Order, uuid.UUID, uuid.UUID]:
 
 
 @pytest.fixture
-def staff_client(client):  # type: ignore[no-untyped-def]
+def staff_client(client):
     client.force_login(get_user_model().objects.create_user("staff", is_staff=True))
     return client
 

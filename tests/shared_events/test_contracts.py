@@ -18,6 +18,7 @@ from shared_events.contracts.limits import (
     CUSTOMER_ID_MAX_LENGTH,
     LINE_MAX_QUANTITY,
     ORDER_MAX_LINES,
+    SKU_MAX_LENGTH,
 )
 from shared_events.errors import ContractValidationError, EventDecodeError, UnknownEventTypeError
 from shared_events.registry import CONTRACTS, decode_event, envelope_for
@@ -187,7 +188,9 @@ def test_the_api_and_the_contracts_share_their_bounds():
     line_fields = fields["lines"].child.fields
     assert line_fields["quantity"].max_value == LINE_MAX_QUANTITY
     assert fields["lines"].max_length == ORDER_MAX_LINES
-    assert fields["customer_id"].max_length == CUSTOMER_ID_MAX_LENGTH
+    assert line_fields["sku"].max_length == SKU_MAX_LENGTH
+    # The customer is the account (its id), never an input.
+    assert "customer_id" not in fields
 
 
 def _reserved(*, total: str, lines: tuple[ReservedLine, ...] | None = None) -> dict:

@@ -136,7 +136,7 @@ def test_a_replayed_dead_letter_goes_to_the_groups_retry_topic_and_is_applied(
     )
 
 
-def _marked(settings, topic: str, marker: bytes, count: int = 1) -> list[Message]:  # type: ignore[no-untyped-def]
+def _marked(settings, topic: str, marker: bytes, count: int = 1) -> list[Message]:
     def mine(messages: list[Message]) -> list[Message]:
         return [m for m in messages if m.key() == marker]
 

@@ -107,7 +107,7 @@ def service_schema() -> schemathesis.BaseSchema:
 
 def bearer(role: str) -> dict[str, str]:
     claims = dict(ROLES[role])
-    return {"Authorization": f"Bearer {access_token(claims.pop('user_id'), **claims)}"}  # type: ignore[arg-type]
+    return {"Authorization": f"Bearer {access_token(claims.pop('user_id'), **claims)}"}
 
 
 @contextlib.contextmanager
