@@ -80,4 +80,4 @@ def orders(stack):
 
 @pytest.fixture(scope="session")
 def inventory(stack):
-    return Api(stack.inventory_url, username=USER, password=PASSWORD)
+    return Api(stack.inventory_url, username=USER, password=PASSWORD, auth_url=stack.order_url)
