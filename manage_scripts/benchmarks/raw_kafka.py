@@ -151,7 +151,10 @@ def summarize(runs: list[dict[str, Any]], producer_config: dict[str, Any]) -> di
 
     return {
         "description": "confluent-kafka alone on the envelopes the relay then drains, same run",
-        "producer_config": {k: v for k, v in producer_config.items() if "sasl" not in k},
+        # Settings only: no secret, and no callback (the client's error_cb).
+        "producer_config": {
+            k: v for k, v in producer_config.items() if "sasl" not in k and not callable(v)
+        },
         "producer_flush_once": spread(values("produce_flush_once"), "events/s", 0),
         "producer_flush_every_1000": spread(values("produce_flush_every_1000"), "events/s", 0),
         "consumer": spread(values("consume"), "events/s", 0),
