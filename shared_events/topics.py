@@ -30,6 +30,16 @@ def retry_topic(group: str) -> str:
     return f"{group}{RETRY_SUFFIX}"
 
 
+def partitions_of(topic: str, *, default: int) -> int:
+    """How many partitions `topic` is created with.
+
+    A retry topic carries only replayed dead letters: one partition, so that when a group's
+    consumers balance partitions by count they share the events topic, rather than one of
+    them taking every events partition and another only the (empty) retry topic's.
+    """
+    return 1 if topic.endswith(RETRY_SUFFIX) else default
+
+
 # The services' consumer groups (each also has a dead-letter group, see dead_letter_group).
 SERVICE_GROUPS = (ORDER_SERVICE, INVENTORY_SERVICE)
 DEAD_LETTER_GROUP_SUFFIX = ".dead-letters"

@@ -98,8 +98,9 @@ def _stock_totals(cursor: Any) -> tuple[int, int]:
     return int(reserved), int(broken)
 
 
-def _group_ready(kafka: Any, group: str, *, members: int, timeout: float) -> bool:
-    """Wait until the group is stable with `members` members holding every partition."""
+def _group_ready(kafka: Any, group: str, topic: str, *, members: int, timeout: float) -> bool:
+    """Wait until the group is stable with `members` members, each holding partitions of
+    `topic` and all of them every partition of it (the group also reads its retry topic)."""
     from confluent_kafka import ConsumerGroupState
     from confluent_kafka.admin import AdminClient
 
@@ -111,14 +112,17 @@ def _group_ready(kafka: Any, group: str, *, members: int, timeout: float) -> boo
                 f.result(timeout=10)
                 for f in client.describe_consumer_groups([group], request_timeout=10).values()
             ]
-            held = sum(
-                len(m.assignment.topic_partitions) for m in description.members if m.assignment
-            )
+            held = [
+                [tp for tp in m.assignment.topic_partitions if tp.topic == topic]
+                if m.assignment
+                else []
+                for m in description.members
+            ]
             if (
                 description.state == ConsumerGroupState.STABLE
                 and len(description.members) == members
-                and held == kafka.topic_partitions
-                and all(m.assignment.topic_partitions for m in description.members)
+                and sum(map(len, held)) == kafka.topic_partitions
+                and all(held)
             ):
                 return True
         except Exception:  # noqa: BLE001, S110 - not there yet: the group is still forming
@@ -181,7 +185,7 @@ def _consume_run(
     started = time.monotonic()
     workers = [spawn(i) for i in range(processes)]
     # Start measuring once every process holds its partitions: a group join is not apply.
-    ready = _group_ready(kafka, f"{ns}inventory-service", members=processes, timeout=90)
+    ready = _group_ready(kafka, f"{ns}inventory-service", topic, members=processes, timeout=90)
     ready_s = round(time.monotonic() - started, 1)
     cpu_at_ready = [pid_cpu_seconds([w.pid]) for w in workers]
     # The bench's own tree (this process and the consumers) is not "other load".

@@ -7,7 +7,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from shared_events.kafka.config import KafkaSettings
-from shared_events.topics import all_topics
+from shared_events.topics import all_topics, partitions_of
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def topics_ensure(settings: KafkaSettings, topics: list[str] | None = None) -> l
     missing = [
         NewTopic(
             name,
-            num_partitions=settings.topic_partitions,
+            num_partitions=partitions_of(name, default=settings.topic_partitions),
             replication_factor=settings.topic_replication_factor,
             config=settings.topic_config(),
         )
