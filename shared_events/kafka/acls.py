@@ -107,3 +107,22 @@ def acls_revoke(settings: KafkaSettings, bindings: list[AclBinding]) -> None:
     ]
     for future in admin.delete_acls(filters, request_timeout=30).values():
         future.result()
+
+
+def monitor_acls(*, principal: str, namespace: str = "") -> list[AclBinding]:
+    """What a read-only console (Kafka UI) needs: describe the cluster, and describe and read
+    the topics of `namespace` and every group's offsets. It can write nothing."""
+    pattern = ResourcePatternType.PREFIXED if namespace else ResourcePatternType.LITERAL
+    topics = namespace or "*"
+    grants = [
+        (ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL,
+         (AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS)),
+        (ResourceType.TOPIC, topics, pattern,
+         (AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.READ)),
+        (ResourceType.GROUP, "*", ResourcePatternType.LITERAL, (AclOperation.DESCRIBE,)),
+    ]  # fmt: skip
+    return [
+        AclBinding(kind, name, kind_pattern, principal, "*", operation, AclPermissionType.ALLOW)
+        for kind, name, kind_pattern, operations in grants
+        for operation in operations
+    ]

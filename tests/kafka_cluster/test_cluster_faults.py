@@ -5,8 +5,11 @@ final, stock conserved, every committed outbox event on its topic in per-order o
 lag. Figures (orders, kills, drain time) are printed for the record (`pytest -s`).
 """
 
+import dataclasses
 import logging
+import os
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -14,7 +17,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from confluent_kafka import KafkaException
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka.admin import (
+    AdminClient,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
 
 from manage_scripts.stack.kafka_cluster import certificate_authority_create
 from shared_events.kafka.acls import acls_grant, acls_revoke, service_acls
@@ -107,7 +116,6 @@ def _drained(stack, timeout: float = 180.0) -> float:
 
 
 def _as_service(stack, service: str, **changes: str) -> KafkaSettings:
-    import dataclasses
 
     settings = dataclasses.replace(
         stack.kafka,
@@ -174,6 +182,47 @@ def test_a_broker_certificate_not_signed_by_the_trusted_ca_is_refused(stack, cap
     print("untrusted broker:", error, *lines, sep="\n  ")
     assert error
     assert any("TLS handshake failed" in line for line in lines), lines
+
+
+def test_granted_users_get_exactly_their_acls_and_a_monitor_writes_nothing(stack):
+    # given two new users, granted by the operator's command as compose's setup grants them
+    suffix = uuid.uuid4().hex[:6]
+    service_user, monitor = f"order-{suffix}", f"monitor-{suffix}"
+    admin = AdminClient(stack.kafka.client_config())
+    upserts = [
+        UserScramCredentialUpsertion(
+            user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), b"pw-" + user.encode()
+        )
+        for user in (service_user, monitor)
+    ]
+    for future in admin.alter_user_scram_credentials(upserts).values():
+        future.result()
+    subprocess.run(
+        [sys.executable, str(ROOT / "order_service" / "manage.py"), "grant_kafka_acls",
+         "--service", f"order={service_user}", "--monitor", monitor],
+        env={**os.environ, **stack.env, "DJANGO_SETTINGS_MODULE": "order_service.settings.dev"},
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+
+    def as_user(user: str) -> KafkaSettings:
+        return dataclasses.replace(stack.kafka, sasl_username=user, sasl_password=f"pw-{user}")
+
+    own, other = stack.topic("order-events"), stack.topic("inventory-events")
+    # then the service's user writes its own topic and not the other's ...
+    assert _send(as_user(service_user), own) == ""
+    assert "Topic authorization failed" in _send(as_user(service_user), other)
+    # ... and the monitor describes and reads every topic but writes none
+    metadata = AdminClient(as_user(monitor).client_config()).list_topics(timeout=30)
+    assert {own, other} <= set(metadata.topics)
+    assert not metadata.topics[other].error
+    consumer = Consumer({**as_user(monitor).client_config(), "group.id": f"monitor-{suffix}"})
+    try:
+        consumer.assign([TopicPartition(own, p, OFFSET_BEGINNING) for p in range(6)])
+        read = [m for m in consumer.consume(50, timeout=15) if m and not m.error()]
+    finally:
+        consumer.close()
+    assert read, "the monitor read nothing from a topic with messages"
+    assert "Topic authorization failed" in _send(as_user(monitor), own)
 
 
 # --- a revoked ACL ------------------------------------------------------------------------

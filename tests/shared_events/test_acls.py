@@ -34,3 +34,22 @@ def test_the_acls_name_what_the_service_settings_use():
         raw["CONSUME_TOPICS"],
         raw["CONSUMER_GROUP"],
     )
+
+
+def test_a_monitor_describes_and_reads_the_namespace_and_writes_nothing():
+    from shared_events.kafka.acls import monitor_acls
+
+    bindings = monitor_acls(principal="User:kafka-ui", namespace="ns.")
+    grants = {
+        (b.restype.name, b.name, b.resource_pattern_type.name, b.operation.name) for b in bindings
+    }
+
+    assert grants == {
+        ("BROKER", "kafka-cluster", "LITERAL", "DESCRIBE"),
+        ("BROKER", "kafka-cluster", "LITERAL", "DESCRIBE_CONFIGS"),
+        ("TOPIC", "ns.", "PREFIXED", "DESCRIBE"),
+        ("TOPIC", "ns.", "PREFIXED", "DESCRIBE_CONFIGS"),
+        ("TOPIC", "ns.", "PREFIXED", "READ"),
+        ("GROUP", "*", "LITERAL", "DESCRIBE"),
+    }
+    assert {b.principal for b in bindings} == {"User:kafka-ui"}
