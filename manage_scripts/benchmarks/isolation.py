@@ -138,7 +138,7 @@ class BenchEnv:
         """Delete this run's topics and consumer groups (only names under bench-<run id>)."""
         from confluent_kafka.admin import AdminClient
 
-        client = AdminClient({"bootstrap.servers": self.kafka_bootstrap})
+        client = AdminClient(self.kafka_settings(self.name_prefix).client_config())
         prefix = self.name_prefix
         topics = [t for t in client.list_topics(timeout=10).topics if t.startswith(prefix)]
         deleted_topics = 0
