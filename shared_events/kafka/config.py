@@ -25,15 +25,30 @@ _REFUSALS = {
 }
 
 
+# A broker that requires a client certificate ends the handshake with a TLS alert, which
+# the client sees as a broken connection, not as a TLS error of its own.
+_CERTIFICATE_REFUSED = "TLS handshake failed (the brokers refused this client's certificate)"
+_CERTIFICATE_ALERTS = ("alert bad certificate", "alert certificate required")
+
+
+def refusal_of(error: KafkaError) -> str | None:
+    """What a client-side error says about the cluster refusing this client, if anything."""
+    if error.code() == KafkaError._TRANSPORT and any(
+        alert in error.str() for alert in _CERTIFICATE_ALERTS
+    ):
+        return _CERTIFICATE_REFUSED
+    return _REFUSALS.get(error.code())
+
+
 def refusal_logger() -> Callable[[KafkaError], None]:
     """An `error_cb` that logs each kind of refusal one line, once per client."""
-    said: set[int] = set()
+    said: set[str] = set()
 
     def on_error(error: KafkaError) -> None:
-        what = _REFUSALS.get(error.code())
-        if what is None or error.code() in said:
+        what = refusal_of(error)
+        if what is None or what in said:
             return
-        said.add(error.code())
+        said.add(what)
         logger.error("kafka refused this client: %s: %s", what, error.str())
 
     return on_error

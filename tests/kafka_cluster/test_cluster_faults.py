@@ -25,7 +25,7 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
-from manage_scripts.stack.kafka_cluster import certificate_authority_create
+from manage_scripts.stack.kafka_cluster import certificate_authority_create, certificate_sign
 from shared_events.kafka.acls import acls_grant, acls_revoke, service_acls
 from shared_events.kafka.admin import topics_ensure
 from shared_events.kafka.config import KafkaSettings
@@ -227,6 +227,52 @@ def test_granted_users_get_exactly_their_acls_and_a_monitor_writes_nothing(stack
     assert "Topic authorization failed" in _send(
         as_user(monitor), own, **{"enable.idempotence": False}
     )
+
+
+def test_a_client_certificate_from_the_ca_names_its_principal_and_another_cas_is_refused(
+    stack, caplog
+):
+    # given client certificates for CN=order-service, one signed by the cluster's CA and one
+    # by another CA, used on the nodes' mutual-TLS listener (a certificate is required there)
+    caplog.set_level(logging.ERROR, logger="shared_events.kafka.config")
+    ca = Path(stack.kafka.ssl_ca_location)
+    mutual_tls = ",".join(f"127.0.0.1:{port + 200}" for port in CLIENT_PORTS)
+    own, other = stack.topic("order-events"), stack.topic("inventory-events")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        certificate_authority_create(folder / "rogue.key", folder / "rogue.crt", "another CA")
+        for name, (ca_key, ca_crt) in {
+            "trusted": (ca.with_name("ca.key"), ca),
+            "rogue": (folder / "rogue.key", folder / "rogue.crt"),
+        }.items():
+            certificate_sign(
+                ca_key, ca_crt, folder / f"{name}-client.key", folder / f"{name}-client.crt",
+                common_name="order-service", hosts=("localhost",),
+            )  # fmt: skip
+
+        def with_certificate(name: str) -> KafkaSettings:
+            return dataclasses.replace(
+                stack.kafka,
+                bootstrap_servers=mutual_tls,
+                security_protocol="SSL",
+                sasl_mechanism="",
+                sasl_username="",
+                sasl_password="",
+                ssl_certificate_location=str(folder / f"{name}-client.crt"),
+                ssl_key_location=str(folder / f"{name}-client.key"),
+            )
+
+        # then the CA's certificate logs in as User:order-service, with that user's ACLs ...
+        delivered = _send(with_certificate("trusted"), own)
+        not_its_topic = _send(with_certificate("trusted"), other)
+        # ... and the other CA's certificate is refused in the handshake
+        refused = _send(with_certificate("rogue"), own)
+    lines = [r.getMessage() for r in caplog.records]
+    print("client certificates:", delivered, not_its_topic, refused, *lines, sep="\n  ")
+    assert delivered == ""
+    assert "Topic authorization failed" in not_its_topic
+    assert refused
+    assert any("TLS handshake failed" in line for line in lines), lines
 
 
 # --- a revoked ACL ------------------------------------------------------------------------
