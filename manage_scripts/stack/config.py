@@ -33,7 +33,9 @@ class StackConfig:
     broker_urls: dict[str, str]
     kafka_cluster: KafkaCluster  # local, or the one answering at its bootstrap servers
     kafka_credentials: Credentials
-    ports: dict[str, int]
+    ports: dict[str, int]  # the first instance's; the gateway's public and internal listeners
+    web_instances: int
+    gateway_rate_limit: int
     web_workers: int
     consumers: int
     settings_modules: dict[str, str]
@@ -43,6 +45,7 @@ class StackConfig:
         env = os.environ if env is None else env
         data_dir = Path(env.get("SAGA_DATA_DIR", ROOT / ".run" / "data")).resolve()
         kafka_cluster = cluster_of(env, data_dir)
+        gateway_port = int(env.get("GATEWAY_PORT", "8000"))
         return cls(
             run_dir=Path(env.get("SAGA_RUN_DIR", ROOT / ".run" / "dev")).resolve(),
             data_dir=data_dir,
@@ -64,7 +67,13 @@ class StackConfig:
             ports={
                 "order": int(env.get("ORDER_PORT", "8001")),
                 "inventory": int(env.get("INVENTORY_PORT", "8002")),
+                "storefront": int(env.get("STOREFRONT_PORT", "8003")),
+                "gateway": gateway_port,
+                "gateway_internal": int(env.get("GATEWAY_INTERNAL_PORT") or gateway_port + 9),
             },
+            web_instances=int(env.get("WEB_INSTANCES", "2")),
+            # Requests per 10 s per client address: a person shopping makes a few dozen.
+            gateway_rate_limit=int(env.get("GATEWAY_RATE_LIMIT", "500")),
             # Sync workers spend much of a request waiting on PostgreSQL: two per core keep
             # the cores busy (one per core left a flash sale queueing at the web tier).
             web_workers=int(env.get("WEB_WORKERS") or 2 * (os.cpu_count() or 1)),
@@ -132,6 +141,10 @@ class StackConfig:
     def kafka_run_dir(self) -> Path:
         """admin.properties and ca.crt for the operator's Kafka CLI tools."""
         return self.run_dir / "kafka"
+
+    def web_ports(self, service: str) -> list[int]:
+        """The ports of a service's web instances: the first is the operators' one."""
+        return [self.ports[service] + 10 * n for n in range(self.web_instances)]
 
     def metrics_dir(self, service: str) -> Path:
         return self.run_dir / "metrics" / service

@@ -131,13 +131,18 @@ def app_programs(config: StackConfig) -> list[Program]:
         env = config.service_env(service)
         package = f"{service}_service"
         manage = [PYTHON, str(ROOT / package / "manage.py")]
+        # Web instances behind the gateway, each its own process tree: one that dies leaves
+        # the others serving while supervisord starts it again.
         programs += [
-            Program(f"{service}-web", [
+            Program(f"{service}-web-{n}", [
                 str(VENV_BIN / "gunicorn"), f"{package}.wsgi:application",
-                "--bind", f"127.0.0.1:{config.ports[service]}",
+                "--bind", f"127.0.0.1:{port}",
                 # No access log: every request is logged by the app, with its correlation id.
                 "--workers", str(config.web_workers),
-            ], group="apps", env=env),
+            ], group="apps", env=env)
+            for n, port in enumerate(config.web_ports(service), start=1)
+        ]
+        programs += [
             Program(f"{service}-worker", [
                 celery, "-A", package, "worker", "--loglevel", "INFO", "--concurrency", "2",
                 "--hostname", f"{service}@%%h",
