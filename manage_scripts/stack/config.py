@@ -46,6 +46,7 @@ class StackConfig:
         data_dir = Path(env.get("SAGA_DATA_DIR", ROOT / ".run" / "data")).resolve()
         kafka_cluster = cluster_of(env, data_dir)
         gateway_port = int(env.get("GATEWAY_PORT", "8000"))
+        web_instances = int(env.get("WEB_INSTANCES", "2"))
         return cls(
             run_dir=Path(env.get("SAGA_RUN_DIR", ROOT / ".run" / "dev")).resolve(),
             data_dir=data_dir,
@@ -71,12 +72,15 @@ class StackConfig:
                 "gateway": gateway_port,
                 "gateway_internal": int(env.get("GATEWAY_INTERNAL_PORT") or gateway_port + 9),
             },
-            web_instances=int(env.get("WEB_INSTANCES", "2")),
+            web_instances=web_instances,
             # Requests per 10 s per client address: a person shopping makes a few dozen.
             gateway_rate_limit=int(env.get("GATEWAY_RATE_LIMIT", "500")),
             # Sync workers spend much of a request waiting on PostgreSQL: two per core keep
-            # the cores busy (one per core left a flash sale queueing at the web tier).
-            web_workers=int(env.get("WEB_WORKERS") or 2 * (os.cpu_count() or 1)),
+            # the cores busy (one per core left a flash sale queueing at the web tier),
+            # shared by a service's instances.
+            web_workers=int(
+                env.get("WEB_WORKERS") or max(2, 2 * (os.cpu_count() or 1) // max(web_instances, 1))
+            ),
             consumers=int(env.get("CONSUMER_PROCESSES", "1")),
             settings_modules={
                 service: env.get(
