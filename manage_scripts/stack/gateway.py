@@ -46,7 +46,9 @@ def gateway_program(config: StackConfig) -> Program:
         "gateway",
         # -db: stay in the foreground, under supervisord; logs go to stdout.
         [shutil.which("haproxy") or "haproxy", "-db", "-f", str(GATEWAY_CONFIG)],
-        group="apps",
+        # Started once the instances answer: its health checks would only queue up behind
+        # workers still importing the app.
+        group="gateway",
         env=gateway_env(config),
         stopsignal="USR1",  # finish the requests in flight, then exit
     )

@@ -61,10 +61,13 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
         admin_file = kafka_admin_files(config)
         if apps:
             supervisor.start_group("apps")
+            # Every instance's workers import the app at once, beside every other process
+            # starting: on a busy machine the first answer takes a while.
             for service in SERVICES:
                 for n, port in enumerate(config.web_ports(service), start=1):
                     ready = functools.partial(http_ready, port)
-                    wait_until(f"{service} web {n}", ready, timeout=60)
+                    wait_until(f"{service} web {n}", ready, timeout=120)
+            supervisor.start_group("gateway")
             # Every instance of both services in rotation (the storefront's are not waited for).
             wait_until("the gateway", lambda: gateway_ready(config), timeout=30)
             print(summary(config, infra, apps), flush=True)

@@ -24,7 +24,9 @@ from manage_scripts.stack.provision import (
 class Program:
     name: str
     command: list[str]
-    group: str  # "infra" starts with supervisord, "apps" once the services are set up
+    # "infra" starts with supervisord, "apps" once the services are set up, "gateway" once
+    # the services' web instances answer
+    group: str
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     user: str | None = None
     stopsignal: str = "TERM"
