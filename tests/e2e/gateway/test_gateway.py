@@ -248,7 +248,9 @@ def test_a_post_caught_on_a_dying_instance_is_retried_by_the_client_and_creates_
     # then those POSTs got a 502/503 (never sent twice by the gateway), the others a 201
     assert set(first.values()) <= {201, 502, 503}, first
     lost = [k for k, status in first.items() if status != 201]
-    assert lost, f"no POST reached the stopped instance: {first}"
+    assert lost, (
+        f"every POST answered 201: none reached the stopped instance, or one was re-sent: {first}"
+    )
     # and the client's retries with the same keys create each order once
     for key in keys:
         assert place(key) == 201
