@@ -12,6 +12,7 @@ from pathlib import Path
 from manage_scripts.stack.kafka_cluster import (
     KAFKA_DIR,
     OPERATOR,
+    STOREFRONT,
     Credentials,
     KafkaCluster,
     cluster_of,
@@ -34,11 +35,12 @@ class StackConfig:
     kafka_cluster: KafkaCluster  # local, or the one answering at its bootstrap servers
     kafka_credentials: Credentials
     ports: dict[str, int]  # the first instance's; the gateway's public and internal listeners
-    web_instances: int
+    web_instances: int  # web instance n of a service listens on its port + 10 * (n - 1)
     gateway_rate_limit: int
     web_workers: int
     consumers: int
     settings_modules: dict[str, str]
+    storefront_redis_url: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "StackConfig":
@@ -68,7 +70,10 @@ class StackConfig:
             ports={
                 "order": int(env.get("ORDER_PORT", "8001")),
                 "inventory": int(env.get("INVENTORY_PORT", "8002")),
-                "storefront": int(env.get("STOREFRONT_PORT", "8003")),
+                # Beside the services by default, so that stacks on other ports never meet.
+                STOREFRONT: int(
+                    env.get("STOREFRONT_PORT") or int(env.get("ORDER_PORT", "8001")) + 2
+                ),
                 "gateway": gateway_port,
                 "gateway_internal": int(env.get("GATEWAY_INTERNAL_PORT") or gateway_port + 9),
             },
@@ -84,11 +89,31 @@ class StackConfig:
             consumers=int(env.get("CONSUMER_PROCESSES", "1")),
             settings_modules={
                 service: env.get(
-                    f"{service.upper()}_DJANGO_SETTINGS_MODULE", f"{service}_service.settings.dev"
+                    f"{service.upper()}_DJANGO_SETTINGS_MODULE", f"{package}.settings.dev"
                 )
-                for service in SERVICES
+                for service, package in [
+                    *((service, f"{service}_service") for service in SERVICES),
+                    (STOREFRONT, "storefront"),
+                ]
             },
+            storefront_redis_url=env.get("STOREFRONT_REDIS_URL", "redis://127.0.0.1:6379/4"),
         )
+
+    def instance_ports(self, service: str) -> list[int]:
+        """The ports of a service's web instances."""
+        return [self.ports[service] + 10 * n for n in range(self.web_instances)]
+
+    def storefront_env(self) -> dict[str, str]:
+        """The storefront's: its Redis, the services' APIs, Kafka as its own user."""
+        return {
+            "DJANGO_SETTINGS_MODULE": self.settings_modules[STOREFRONT],
+            "STOREFRONT_REDIS_URL": self.storefront_redis_url,
+            # Every service path, through the gateway's internal listener (its instances).
+            "ORDER_API_URL": f"http://127.0.0.1:{self.ports['gateway_internal']}/order",
+            "INVENTORY_API_URL": f"http://127.0.0.1:{self.ports['gateway_internal']}/inventory",
+            **self.kafka_env(STOREFRONT),
+            "PYTHONUNBUFFERED": "1",
+        }
 
     def service_env(self, service: str) -> dict[str, str]:
         return {
@@ -135,7 +160,7 @@ class StackConfig:
             **self.kafka_env(),
         }
         if shape.secured:
-            for service in SERVICES:
+            for service in (*SERVICES, STOREFRONT):
                 username, password = self.kafka_credentials.of(service)
                 env[f"{service.upper()}_KAFKA_SASL_USERNAME"] = username
                 env[f"{service.upper()}_KAFKA_SASL_PASSWORD"] = password
@@ -145,10 +170,6 @@ class StackConfig:
     def kafka_run_dir(self) -> Path:
         """admin.properties and ca.crt for the operator's Kafka CLI tools."""
         return self.run_dir / "kafka"
-
-    def web_ports(self, service: str) -> list[int]:
-        """The ports of a service's web instances: the first is the operators' one."""
-        return [self.ports[service] + 10 * n for n in range(self.web_instances)]
 
     def metrics_dir(self, service: str) -> Path:
         return self.run_dir / "metrics" / service

@@ -34,7 +34,7 @@ def gateway_env(config: StackConfig) -> dict[str, str]:
         "GATEWAY_RATE_LIMIT": str(config.gateway_rate_limit),
     }
     for backend in BACKENDS:
-        for n, port in enumerate(config.web_ports(backend), start=1):
+        for n, port in enumerate(config.instance_ports(backend), start=1):
             env[f"{backend.upper()}_WEB_{n}"] = f"127.0.0.1:{port}"
     return env
 

@@ -16,6 +16,7 @@ from types import TracebackType
 from manage_scripts.stack import StackError, log
 from manage_scripts.stack.config import PYTHON, ROOT, SERVICES, StackConfig
 from manage_scripts.stack.gateway import gateway_program, gateway_ready
+from manage_scripts.stack.kafka_cluster import STOREFRONT
 from manage_scripts.stack.probes import (
     http_ready,
     kafka_ready,
@@ -64,9 +65,12 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
             # Every instance's workers import the app at once, beside every other process
             # starting: on a busy machine the first answer takes a while.
             for service in SERVICES:
-                for n, port in enumerate(config.web_ports(service), start=1):
+                for n, port in enumerate(config.instance_ports(service), start=1):
                     ready = functools.partial(http_ready, port)
                     wait_until(f"{service} web {n}", ready, timeout=120)
+            for n, port in enumerate(config.instance_ports(STOREFRONT), start=1):
+                ready = functools.partial(http_ready, port, "/health/ready")
+                wait_until(f"storefront web {n}", ready, timeout=120)
             supervisor.start_group("gateway")
             # Every instance of both services in rotation (the storefront's are not waited for).
             wait_until("the gateway", lambda: gateway_ready(config), timeout=30)

@@ -40,7 +40,7 @@ def test_each_instance_listens_ten_ports_above_the_previous_one():
 def test_the_defaults_are_two_instances_behind_port_8000():
     config = _config()
 
-    assert config.web_ports("order") == [8001, 8011]
+    assert config.instance_ports("order") == [8001, 8011]
     assert (config.ports["gateway"], config.ports["gateway_internal"]) == (8000, 8009)
     assert config.gateway_rate_limit >= 100  # a person shopping never meets it
 

@@ -25,6 +25,7 @@ class Stack:
     order_url: str
     inventory_url: str
     gateway_url: str
+    storefront_url: str  # the storefront's first web instance
     namespace: str
     kafka: KafkaSettings
     run_dir: Path
@@ -75,6 +76,7 @@ def running_stack(*, env: dict[str, str], namespace: str, run_dir: Path) -> Iter
             order_url=f"http://127.0.0.1:{env['ORDER_PORT']}",
             inventory_url=f"http://127.0.0.1:{env['INVENTORY_PORT']}",
             gateway_url=f"http://127.0.0.1:{process.config.ports['gateway']}",
+            storefront_url=f"http://127.0.0.1:{env.get('STOREFRONT_PORT', '8003')}",
             namespace=namespace,
             kafka=KafkaSettings.from_env(process.env, namespace=namespace),
             run_dir=run_dir,
