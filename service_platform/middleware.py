@@ -2,6 +2,7 @@
 the W3C trace context a request continues."""
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -16,6 +17,19 @@ from shared_events.observability.logging import log_context_bind, log_context_cl
 from shared_events.observability.tracing import current_traceparent, span_from, tracing_enabled
 
 QUIET_PATHS = ("/health/", "/metrics", "/static/")
+
+# A request id the services keep (the gateway's template checks the same pattern): short
+# enough for a log line and an outbox column, nothing a log reader would misread.
+REQUEST_ID_PATTERN = r"[A-Za-z0-9._-]{1,64}"
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+
+
+def request_id_of(header: str | None) -> str:
+    """The client's request id if it is well formed, or a new one."""
+    if header and _REQUEST_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
 
 # The logger name log queries and alerts already filter on.
 request_logger = logging.getLogger("shared_events.request")
@@ -58,14 +72,14 @@ class RequestLogContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         log_context_clear()
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        request_id = request_id_of(request.headers.get("X-Request-ID"))
         log_context_bind(
-            request_id=request_id[:100],
+            request_id=request_id,
             correlation_id=request.headers.get("X-Correlation-ID", "")[:100],
         )
         started = time.perf_counter()
         response = self.get_response(request)
-        response["X-Request-ID"] = request_id[:100]
+        response["X-Request-ID"] = request_id
         if not request.path.startswith(QUIET_PATHS):
             request_logger.info(
                 "%s %s %s",

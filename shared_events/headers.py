@@ -17,6 +17,8 @@ EVENT_ID = "event_id"
 # W3C trace context of the transaction that wrote the event (only when tracing is on).
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
+# X-Request-ID of the HTTP request that wrote the event (only on events a request caused).
+REQUEST_ID = "request_id"
 
 # Why and where a consumer gave up on a message, on its copy in `<topic>.dlq`.
 DEAD_LETTER_PREFIX = "dlq."
@@ -47,6 +49,7 @@ def relay_headers(
     correlation_id: str,
     event_id: uuid.UUID | str,
     traceparent: str = "",
+    request_id: str = "",
 ) -> Headers:
     """The headers the relay sends with an outbox row."""
     headers: Headers = [
@@ -57,6 +60,8 @@ def relay_headers(
     ]
     if traceparent:
         headers.append((TRACEPARENT, traceparent.encode()))
+    if request_id:
+        headers.append((REQUEST_ID, request_id.encode()))
     return headers
 
 

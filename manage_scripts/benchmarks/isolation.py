@@ -1,8 +1,9 @@
 """The bench's own databases, Redis databases, ports and Kafka namespaces.
 
 Nothing here touches a developer's stack or a test run: databases `bench_*`, Redis
-databases 4 and 5, ports 28001/28002, run directory `.run/bench-stack`, and Kafka names
-under `bench-<run id>` (deleted again at the end).
+databases 4 and 5, ports 28000-28003 (gateway, order, inventory, storefront; second
+instances 10 above), run directory `.run/bench-stack`, and Kafka names under
+`bench-<run id>` (deleted again at the end).
 """
 
 import dataclasses
@@ -45,7 +46,7 @@ class BenchEnv:
             kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
             databases={"order": "bench_order_service", "inventory": "bench_inventory_service"},
             redis_dbs={"order": 4, "inventory": 5},
-            ports={"order": 28001, "inventory": 28002},
+            ports={"order": 28001, "inventory": 28002, "gateway": 28000, "storefront": 28003},
             stack_run_dir=ROOT / ".run" / "bench-stack",
             tmp_dir=tmp,
         )

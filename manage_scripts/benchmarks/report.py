@@ -414,6 +414,28 @@ def markdown(report: dict[str, Any]) -> str:
             )
         )
 
+    overhead = figures.get("gateway_overhead")
+    if overhead:
+        out.append("## 6. The gateway's overhead\n")
+        out.append(overhead["description"] + ".\n")
+        rows = []
+        for name, measured in overhead["per_request"].items():
+            for route in ("direct", "gateway"):
+                m = measured[route]
+                rows.append([name, route, m["count"], _fmt(m["p50_ms"]), _fmt(m["p99_ms"])])
+            rows.append(
+                [
+                    name,
+                    "**overhead**",
+                    "",
+                    _fmt(measured["overhead_p50_ms"]),
+                    _fmt(measured["overhead_p99_ms"]),
+                ]
+            )
+        out.append(_table(["request", "route", "count", "p50 ms", "p99 ms"], rows))
+        if overhead["failures"]:
+            out.append(f"Failed requests: {overhead['failures']}\n")
+
     out.append("## Bottlenecks (profiles)\n")
     for line in report.get("bottleneck_notes", []):
         out.append(f"- {line}")

@@ -24,6 +24,7 @@ from manage_scripts.benchmarks import (
     consumer_apply,
     end_to_end,
     flash_sale,
+    gateway,
     machine,
     raw_kafka,
     relay,
@@ -36,7 +37,7 @@ from manage_scripts.benchmarks.stack import BenchStack
 from manage_scripts.benchmarks.stats import latency_summary
 from manage_scripts.stack.config import ROOT
 
-FIGURES = ("auth", "relay", "consumer", "e2e", "flash")
+FIGURES = ("auth", "relay", "consumer", "e2e", "flash", "gateway")
 
 PLANS: dict[str, dict[str, Any]] = {
     "full": {
@@ -60,6 +61,8 @@ PLANS: dict[str, dict[str, Any]] = {
         "flash_units": 50,
         "flash_repeats": 3,
         "flash_time_limit_s": 60,
+        "gateway_requests": 1_000,
+        "gateway_rate": 20,
         "quiet_wait_s": 60,
         "e2e_repeat_backlog_wait_s": 120,
     },
@@ -84,6 +87,8 @@ PLANS: dict[str, dict[str, Any]] = {
         "flash_units": 50,
         "flash_repeats": 1,
         "flash_time_limit_s": 60,
+        "gateway_requests": 100,
+        "gateway_rate": 20,
         "quiet_wait_s": 10,
         "e2e_repeat_backlog_wait_s": 30,
     },
@@ -216,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             _figure(result, "relay", lambda: _relay(bench, plan, profile, result))
         if "consumer" in only:
             _figure(result, "consumer_apply", lambda: _consumer(bench, plan, profile, result))
-        if only & {"e2e", "flash"}:
+        if only & {"e2e", "flash", "gateway"}:
             stack = BenchStack(bench, bench.namespace())
             try:
                 print("[bench] starting the stack (manage_scripts.stack)", flush=True)
@@ -226,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
                     _figure(result, "end_to_end", lambda: _e2e(stack, plan, profile, result))
                 if "flash" in only:
                     _figure(result, "flash_sale", lambda: flash_sale.run(stack, plan))
+                if "gateway" in only:
+                    _figure(result, "gateway_overhead", lambda: gateway.run(stack, plan))
             except Exception:  # noqa: BLE001 - reported, and the stack is still stopped
                 result["errors"]["stack"] = traceback.format_exc()
                 print(result["errors"]["stack"], file=sys.stderr, flush=True)

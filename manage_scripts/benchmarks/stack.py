@@ -53,6 +53,10 @@ class BenchStack:
                 "INVENTORY_CELERY_BROKER_URL": self.bench.redis_url("inventory"),
                 "ORDER_PORT": str(self.bench.ports["order"]),
                 "INVENTORY_PORT": str(self.bench.ports["inventory"]),
+                "GATEWAY_PORT": str(self.bench.ports["gateway"]),
+                "STOREFRONT_PORT": str(self.bench.ports["storefront"]),
+                # One client at many times a person's rate: the gateway's limit stays out of it.
+                "GATEWAY_RATE_LIMIT": "100000000",
                 "SAGA_RUN_DIR": str(self.run_dir),
                 "DEMO_USERNAME": self.username,
                 "DEMO_PASSWORD": self.password,

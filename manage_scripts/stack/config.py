@@ -12,6 +12,7 @@ from pathlib import Path
 from manage_scripts.stack.kafka_cluster import (
     KAFKA_DIR,
     OPERATOR,
+    STOREFRONT,
     Credentials,
     KafkaCluster,
     cluster_of,
@@ -33,16 +34,21 @@ class StackConfig:
     broker_urls: dict[str, str]
     kafka_cluster: KafkaCluster  # local, or the one answering at its bootstrap servers
     kafka_credentials: Credentials
-    ports: dict[str, int]
+    ports: dict[str, int]  # the first instance's; the gateway's public and internal listeners
+    web_instances: int  # web instance n of a service listens on its port + 10 * (n - 1)
+    gateway_rate_limit: int
     web_workers: int
     consumers: int
     settings_modules: dict[str, str]
+    storefront_redis_url: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "StackConfig":
         env = os.environ if env is None else env
         data_dir = Path(env.get("SAGA_DATA_DIR", ROOT / ".run" / "data")).resolve()
         kafka_cluster = cluster_of(env, data_dir)
+        gateway_port = int(env.get("GATEWAY_PORT", "8000"))
+        web_instances = int(env.get("WEB_INSTANCES", "2"))
         return cls(
             run_dir=Path(env.get("SAGA_RUN_DIR", ROOT / ".run" / "dev")).resolve(),
             data_dir=data_dir,
@@ -64,18 +70,50 @@ class StackConfig:
             ports={
                 "order": int(env.get("ORDER_PORT", "8001")),
                 "inventory": int(env.get("INVENTORY_PORT", "8002")),
+                # Beside the services by default, so that stacks on other ports never meet.
+                STOREFRONT: int(
+                    env.get("STOREFRONT_PORT") or int(env.get("ORDER_PORT", "8001")) + 2
+                ),
+                "gateway": gateway_port,
+                "gateway_internal": int(env.get("GATEWAY_INTERNAL_PORT") or gateway_port + 9),
             },
+            web_instances=web_instances,
+            # Requests per 10 s per client address: a person shopping makes a few dozen.
+            gateway_rate_limit=int(env.get("GATEWAY_RATE_LIMIT", "500")),
             # Sync workers spend much of a request waiting on PostgreSQL: two per core keep
-            # the cores busy (one per core left a flash sale queueing at the web tier).
-            web_workers=int(env.get("WEB_WORKERS") or 2 * (os.cpu_count() or 1)),
+            # the cores busy (one per core left a flash sale queueing at the web tier),
+            # shared by a service's instances.
+            web_workers=int(
+                env.get("WEB_WORKERS") or max(2, 2 * (os.cpu_count() or 1) // max(web_instances, 1))
+            ),
             consumers=int(env.get("CONSUMER_PROCESSES", "1")),
             settings_modules={
                 service: env.get(
-                    f"{service.upper()}_DJANGO_SETTINGS_MODULE", f"{service}_service.settings.dev"
+                    f"{service.upper()}_DJANGO_SETTINGS_MODULE", f"{package}.settings.dev"
                 )
-                for service in SERVICES
+                for service, package in [
+                    *((service, f"{service}_service") for service in SERVICES),
+                    (STOREFRONT, "storefront"),
+                ]
             },
+            storefront_redis_url=env.get("STOREFRONT_REDIS_URL", "redis://127.0.0.1:6379/4"),
         )
+
+    def instance_ports(self, service: str) -> list[int]:
+        """The ports of a service's web instances."""
+        return [self.ports[service] + 10 * n for n in range(self.web_instances)]
+
+    def storefront_env(self) -> dict[str, str]:
+        """The storefront's: its Redis, the services' APIs, Kafka as its own user."""
+        return {
+            "DJANGO_SETTINGS_MODULE": self.settings_modules[STOREFRONT],
+            "STOREFRONT_REDIS_URL": self.storefront_redis_url,
+            # Every service path, through the gateway's internal listener (its instances).
+            "ORDER_API_URL": f"http://127.0.0.1:{self.ports['gateway_internal']}/order",
+            "INVENTORY_API_URL": f"http://127.0.0.1:{self.ports['gateway_internal']}/inventory",
+            **self.kafka_env(STOREFRONT),
+            "PYTHONUNBUFFERED": "1",
+        }
 
     def service_env(self, service: str) -> dict[str, str]:
         return {
@@ -122,7 +160,7 @@ class StackConfig:
             **self.kafka_env(),
         }
         if shape.secured:
-            for service in SERVICES:
+            for service in (*SERVICES, STOREFRONT):
                 username, password = self.kafka_credentials.of(service)
                 env[f"{service.upper()}_KAFKA_SASL_USERNAME"] = username
                 env[f"{service.upper()}_KAFKA_SASL_PASSWORD"] = password

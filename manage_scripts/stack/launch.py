@@ -15,6 +15,8 @@ from types import TracebackType
 
 from manage_scripts.stack import StackError, log
 from manage_scripts.stack.config import PYTHON, ROOT, SERVICES, StackConfig
+from manage_scripts.stack.gateway import gateway_program, gateway_ready
+from manage_scripts.stack.kafka_cluster import STOREFRONT
 from manage_scripts.stack.probes import (
     http_ready,
     kafka_ready,
@@ -46,7 +48,7 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
     signal.signal(signal.SIGINT, on_signal)
     try:
         infra = infra_programs(config)
-        apps = [] if infra_only else app_programs(config)
+        apps = [] if infra_only else [*app_programs(config), gateway_program(config)]
         supervisor = Supervisor(config, supervisord_conf(config, infra + apps))
         supervisor.start()
         pg_url = next(iter(config.database_urls.values()))
@@ -60,9 +62,18 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
         admin_file = kafka_admin_files(config)
         if apps:
             supervisor.start_group("apps")
+            # Every instance's workers import the app at once, beside every other process
+            # starting: on a busy machine the first answer takes a while.
             for service in SERVICES:
-                ready = functools.partial(http_ready, config.ports[service])
-                wait_until(f"{service} web", ready, timeout=60)
+                for n, port in enumerate(config.instance_ports(service), start=1):
+                    ready = functools.partial(http_ready, port)
+                    wait_until(f"{service} web {n}", ready, timeout=120)
+            for n, port in enumerate(config.instance_ports(STOREFRONT), start=1):
+                ready = functools.partial(http_ready, port, "/health/ready")
+                wait_until(f"storefront web {n}", ready, timeout=120)
+            supervisor.start_group("gateway")
+            # Every instance of both services in rotation (the storefront's are not waited for).
+            wait_until("the gateway", lambda: gateway_ready(config), timeout=30)
             print(summary(config, infra, apps), flush=True)
         else:
             log("infrastructure ready")
@@ -101,12 +112,15 @@ def metrics_dirs_reset(config: StackConfig) -> None:
 
 def summary(config: StackConfig, infra: list[Program], apps: list[Program]) -> str:
     started = ", ".join(p.name for p in infra) or "none (all were already running)"
-    o, i = config.ports["order"], config.ports["inventory"]
+    o, i, g = config.ports["order"], config.ports["inventory"], config.ports["gateway"]
     user = os.environ.get("DEMO_USERNAME", "demo")
     password = os.environ.get("DEMO_PASSWORD", "demo")
     admin = config.kafka_run_dir / "admin.properties"
     shape = config.kafka_cluster.shape
     return f"""
+  Storefront         http://127.0.0.1:{g}/
+  API gateway        http://127.0.0.1:{g}/api/   (docs: http://127.0.0.1:{g}/api/docs/)
+  Instances          {config.web_instances} per service; in rotation: http://127.0.0.1:{config.ports["gateway_internal"]}/gateway/stats
   Order Service      http://127.0.0.1:{o}/api/orders/     admin: http://127.0.0.1:{o}/admin/
   Inventory Service  http://127.0.0.1:{i}/api/products/   admin: http://127.0.0.1:{i}/admin/
   Login              {user} / {password}   (set DEMO_USERNAME / DEMO_PASSWORD to change)

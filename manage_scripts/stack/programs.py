@@ -8,7 +8,7 @@ from pathlib import Path
 
 from manage_scripts.stack import StackError, log
 from manage_scripts.stack.config import PYTHON, ROOT, SERVICES, VENV_BIN, StackConfig
-from manage_scripts.stack.kafka_cluster import tls_ensure
+from manage_scripts.stack.kafka_cluster import STOREFRONT, tls_ensure
 from manage_scripts.stack.probes import host_port, kafka_ready, postgres_ready, tcp_open
 from manage_scripts.stack.provision import (
     KafkaServer,
@@ -24,7 +24,9 @@ from manage_scripts.stack.provision import (
 class Program:
     name: str
     command: list[str]
-    group: str  # "infra" starts with supervisord, "apps" once the services are set up
+    # "infra" starts with supervisord, "apps" once the services are set up, "gateway" once
+    # the services' web instances answer
+    group: str
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     user: str | None = None
     stopsignal: str = "TERM"
@@ -131,13 +133,18 @@ def app_programs(config: StackConfig) -> list[Program]:
         env = config.service_env(service)
         package = f"{service}_service"
         manage = [PYTHON, str(ROOT / package / "manage.py")]
+        # Web instances behind the gateway, each its own process tree: one that dies leaves
+        # the others serving while supervisord starts it again.
         programs += [
-            Program(f"{service}-web", [
+            Program(f"{service}-web-{n}", [
                 str(VENV_BIN / "gunicorn"), f"{package}.wsgi:application",
-                "--bind", f"127.0.0.1:{config.ports[service]}",
+                "--bind", f"127.0.0.1:{port}",
                 # No access log: every request is logged by the app, with its correlation id.
                 "--workers", str(config.web_workers),
-            ], group="apps", env=env),
+            ], group="apps", env=env)
+            for n, port in enumerate(config.instance_ports(service), start=1)
+        ]
+        programs += [
             Program(f"{service}-worker", [
                 celery, "-A", package, "worker", "--loglevel", "INFO", "--concurrency", "2",
                 "--hostname", f"{service}@%%h",
@@ -161,5 +168,25 @@ def app_programs(config: StackConfig) -> list[Program]:
         programs.append(Program(
             f"{service}-dead-letters", [*manage, "consume_dead_letters"], group="apps", env=env,
         ))
+    return programs + storefront_programs(config)
+
+
+def storefront_programs(config: StackConfig) -> list[Program]:
+    """The storefront's ASGI web instances (they serve the live order streams too) and the
+    consumer that feeds those streams."""
+    env = config.storefront_env()
+    programs = [
+        Program(f"storefront-web-{n}", [
+            str(VENV_BIN / "uvicorn"), "storefront.asgi:application",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--no-access-log", "--timeout-graceful-shutdown", "5",
+        ], group="apps", env=env, stopwaitsecs=10)
+        for n, port in enumerate(config.instance_ports(STOREFRONT), start=1)
+    ]
+    programs.append(Program(
+        "storefront-consumer",
+        [PYTHON, str(ROOT / "storefront" / "manage.py"), "consume_order_events"],
+        group="apps", env=env,
+    ))
     return programs
 # fmt: on

@@ -94,7 +94,7 @@ def supervisord_conf(config: StackConfig, programs: list[Program]) -> Path:
         if program.user:
             lines.append(f"user={program.user}")
         sections.append("\n".join(lines) + "\n")
-    for group in ("infra", "apps"):
+    for group in ("infra", "apps", "gateway"):
         names = [p.name for p in programs if p.group == group]
         if names:
             sections.append(f"[group:{group}]\nprograms={','.join(names)}\n")

@@ -246,6 +246,7 @@ class OrderTimelineApi(APIView):
         status = serializers.CharField()
         published_at = serializers.DateTimeField(allow_null=True)
         traceparent = serializers.CharField(allow_blank=True)
+        request_id = serializers.CharField(allow_blank=True)
         error = serializers.CharField(allow_blank=True)
 
     @extend_schema(

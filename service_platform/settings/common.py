@@ -109,6 +109,9 @@ REST_FRAMEWORK = {
     # Anonymous reads per address everywhere; views add their own (service_platform.throttling).
     "DEFAULT_THROTTLE_CLASSES": ["service_platform.throttling.AnonReadThrottle"],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    # The gateway appends the client's address to X-Forwarded-For: throttles per address
+    # count that one, not the gateway's (0 for a service reached with no proxy in front).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=1),
     "EXCEPTION_HANDLER": "service_platform.api.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "service_platform.schema.SagaAutoSchema",
 }

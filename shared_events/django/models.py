@@ -27,6 +27,8 @@ class OutboxMessage(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
     # W3C trace context of the transaction that wrote the row, sent as a Kafka header.
     traceparent = models.CharField(max_length=55, blank=True, default="", db_default="")
+    # X-Request-ID of the HTTP request that wrote the row ("" for consumers and tasks).
+    request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["id"]

@@ -8,7 +8,7 @@ from django.db import connection
 from shared_events.contracts import Contract
 from shared_events.django.conf import events_config
 from shared_events.django.sql import AppendedOutboxRow, NewOutboxRow, outbox_insert
-from shared_events.observability.logging import log_context_bind
+from shared_events.observability.logging import log_context_bind, log_context_value
 from shared_events.observability.tracing import current_traceparent
 from shared_events.registry import envelope_for
 
@@ -38,6 +38,8 @@ def outbox_append_entries(entries: Sequence[OutboxEntry]) -> list[AppendedOutbox
         return []
     config = events_config()
     traceparent = current_traceparent()
+    # Bound by the request's middleware; consumers and tasks have none.
+    request_id = log_context_value("request_id")
     rows = []
     for event, correlation_id, causation_id in entries:
         envelope = envelope_for(
@@ -56,6 +58,7 @@ def outbox_append_entries(entries: Sequence[OutboxEntry]) -> list[AppendedOutbox
                 correlation_id=correlation_id or "",
                 body=envelope.model_dump_json(),
                 traceparent=traceparent,
+                request_id=request_id,
             )
         )
     sagas = {correlation_id for _, correlation_id, _ in entries}

@@ -103,6 +103,7 @@ def _outgoing_message(row: sql.RelayRow) -> OutgoingMessage:
             correlation_id=row.correlation_id,
             event_id=row.event_id,
             traceparent=row.traceparent,
+            request_id=row.request_id,
         ),
     )
 

@@ -30,6 +30,7 @@ class NewOutboxRow(NamedTuple):
     correlation_id: str
     body: str
     traceparent: str
+    request_id: str
 
 
 class AppendedOutboxRow(NamedTuple):
@@ -51,10 +52,10 @@ def outbox_insert(rows: Sequence[NewOutboxRow]) -> list[AppendedOutboxRow]:
             f"""
             INSERT INTO {OUTBOX_TABLE}
                    (event_id, event_type, event_version, topic, message_key, correlation_id,
-                    body, traceparent, created_at, attempts, last_error)
+                    body, traceparent, request_id, created_at, attempts, last_error)
             SELECT *, clock_timestamp(), 0, ''
               FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::text[],
-                          %s::text[], %s::text[], %s::text[])
+                          %s::text[], %s::text[], %s::text[], %s::text[])
             RETURNING id, created_at
             """,  # noqa: S608 - only table and column-list constants are interpolated; values are parameters
             [
@@ -66,6 +67,7 @@ def outbox_insert(rows: Sequence[NewOutboxRow]) -> list[AppendedOutboxRow]:
                 [r.correlation_id for r in rows],
                 [r.body for r in rows],
                 [r.traceparent for r in rows],
+                [r.request_id for r in rows],
             ],
         )
         # RETURNING follows the order of unnest's rows (bulk_create relies on it too).
@@ -87,6 +89,7 @@ class RelayRow(NamedTuple):
     correlation_id: str
     event_id: uuid.UUID
     traceparent: str
+    request_id: str
     next_attempt_at: datetime | None
 
 

@@ -23,6 +23,7 @@ class TimelineEntry:
     status: str  # pending | published | failed | processed | dead-lettered | replayed
     published_at: datetime | None = None
     traceparent: str = ""
+    request_id: str = ""  # the HTTP request that caused a published event
     error: str = ""
 
 
@@ -48,6 +49,7 @@ def event_timeline(*, correlation_id: str, producer: str = "") -> list[TimelineE
                 status=row.status,
                 published_at=row.published_at,
                 traceparent=row.traceparent,
+                request_id=row.request_id,
                 error=row.last_error,
             )
         )

@@ -17,6 +17,11 @@ def log_context_bind(**values: object) -> None:
     )
 
 
+def log_context_value(name: str) -> str:
+    """A field bound to this thread's (or task's) log context, or ""."""
+    return str(structlog.contextvars.get_contextvars().get(name, ""))
+
+
 def log_context_clear() -> None:
     structlog.contextvars.clear_contextvars()
 

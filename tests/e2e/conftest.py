@@ -18,7 +18,10 @@ REDIS = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379")
 # Two e2e runs side by side need other ports and Redis databases.
 ORDER_PORT = int(os.environ.get("E2E_ORDER_PORT", "18001"))
 REDIS_DBS = os.environ.get("E2E_REDIS_DBS", "2,3").split(",")
+# The storefront's sessions and order streams.
+STOREFRONT_REDIS_DB = os.environ.get("E2E_STOREFRONT_REDIS_DB", "5")
 USER, PASSWORD = "e2e", "e2e-password"
+GATEWAY_RATE_LIMIT = 1000
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +37,13 @@ def stack():
         "INVENTORY_CELERY_BROKER_URL": f"{REDIS}/{REDIS_DBS[1]}",
         "ORDER_PORT": str(ORDER_PORT),
         "INVENTORY_PORT": str(ORDER_PORT + 1),
+        "GATEWAY_PORT": str(ORDER_PORT - 1),
+        "STOREFRONT_PORT": str(ORDER_PORT + 2),
+        "WEB_INSTANCES": "2",
+        # Per address per 10 s: above what the tests send from 127.0.0.1; the rate limit's
+        # own test sends from another loopback address.
+        "GATEWAY_RATE_LIMIT": str(GATEWAY_RATE_LIMIT),
+        "STOREFRONT_REDIS_URL": f"{REDIS}/{STOREFRONT_REDIS_DB}",
         "DEMO_USERNAME": USER,
         "DEMO_PASSWORD": PASSWORD,
     }

@@ -43,6 +43,10 @@ def stack():
         "KAFKA_TOPIC_REPLICATION_FACTOR": "1",
         "ORDER_PORT": "48001",
         "INVENTORY_PORT": "48002",
+        "GATEWAY_PORT": "48000",
+        "STOREFRONT_PORT": "48003",
+        # One web instance per service: the faults here are the events' path, not the web's.
+        "WEB_INSTANCES": "1",
         "CONSUMER_PROCESSES": "2",
         "WEB_WORKERS": os.environ.get("FAULTS_WEB_WORKERS", "3"),
         # Longer than any test waits for quiet: the settle task must not repair a lost event
@@ -53,7 +57,7 @@ def stack():
     }
     # The stack must start its own servers: one found already listening (another fault
     # run on this machine) would be shared, and killed under the other's feet.
-    busy = [port for port in (25432, 26379, 29092, 48001, 48002) if port_open(port)]
+    busy = [port for port in (25432, 26379, 29092, 48000, 48001, 48002, 48009) if port_open(port)]
     assert not busy, f"ports {busy} are in use: is another fault-suite run going on?"
     mutant = os.environ.get("FAULTS_MUTANT", "")
     if mutant:

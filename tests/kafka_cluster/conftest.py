@@ -20,8 +20,8 @@ from tests.support.stack import ROOT, Api, running_stack
 PG = os.environ.get("E2E_POSTGRES_URL", "postgres://saga:saga@127.0.0.1:5432")
 REDIS = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379")
 REDIS_DBS = os.environ.get("E2E_REDIS_DBS", "2,3").split(",")
-# Beside the e2e stack's ports, never the shared broker's or the fault suite's.
-ORDER_PORT = int(os.environ.get("E2E_ORDER_PORT", "18001")) + 10
+# Beside the e2e stack's ports (P-1..P+21), never the shared broker's or the fault suite's.
+ORDER_PORT = int(os.environ.get("E2E_ORDER_PORT", "18001")) + 30
 CLIENT_PORTS = [
     int(p) for p in os.environ.get("KAFKA_CLUSTER_PORTS", "19092,19093,19094").split(",")
 ]
@@ -55,6 +55,9 @@ def stack():
         "INVENTORY_CELERY_BROKER_URL": f"{REDIS}/{REDIS_DBS[1]}",
         "ORDER_PORT": str(ORDER_PORT),
         "INVENTORY_PORT": str(ORDER_PORT + 1),
+        "GATEWAY_PORT": str(ORDER_PORT - 1),
+        "STOREFRONT_PORT": str(ORDER_PORT + 2),
+        "WEB_INSTANCES": "1",
         "WEB_WORKERS": "2",
         # Longer than any test waits for quiet: the settle task must not repair a lost event.
         "ORDER_SAGA_TIMEOUT_SECONDS": "90",

@@ -90,7 +90,7 @@ def test_the_nodes_form_one_quorum_with_their_own_addresses():
 def test_each_application_container_logs_in_as_its_own_service():
     for name, service in SERVICES.items():
         prefix = name.split("-")[0]
-        if prefix not in ("order", "inventory"):
+        if prefix not in ("order", "inventory") and name != "storefront-consumer":
             continue
         env = service["environment"]
         assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", name
@@ -111,6 +111,7 @@ def test_setup_grants_each_user_its_acls_as_the_operator():
     assert 'grant_kafka_acls --service order="$$ORDER_KAFKA_SASL_USERNAME"' in script
     assert '--service inventory="$$INVENTORY_KAFKA_SASL_USERNAME"' in script
     assert '--monitor "$$KAFKA_UI_KAFKA_SASL_USERNAME"' in script
+    assert '--storefront "$$STOREFRONT_KAFKA_SASL_USERNAME"' in script
     assert script.index("create_topics") < script.index("grant_kafka_acls")
 
 

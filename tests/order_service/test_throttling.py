@@ -157,3 +157,17 @@ def test_orders_are_placed_while_redis_is_unreachable(caplog):
     # then it is taken (PostgreSQL is all it needs), and the log says the throttle stood aside
     assert response.status_code == 201, response.content
     assert "throttle order_create not applied: Redis unreachable" in caplog.text
+
+
+def test_behind_the_gateway_the_client_address_is_counted_not_the_gateways():
+    def via_gateway(username: str, forwarded_for: str):
+        return APIClient(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded_for).post(
+            "/api/auth/token/", {"username": username, "password": "wrong"}, format="json"
+        )
+
+    with _rates(credentials_ip="3/min"):
+        # the gateway appends the address it saw; whatever the client claimed before it varies
+        answers = [via_gateway(f"user-{n}", f"192.0.2.{n}, 10.0.0.5") for n in range(4)]
+        assert [a.status_code for a in answers[:3]] == [401, 401, 401]
+        assert _throttled(answers[3])
+        assert via_gateway("user-9", "10.0.0.6").status_code == 401

@@ -3,7 +3,11 @@
 from confluent_kafka.admin import AclOperation, ResourceType
 from django.conf import settings
 
-from shared_events.kafka.acls import SERVICE_TOPICS, service_acls
+from shared_events.kafka.acls import (
+    SERVICE_TOPICS,
+    service_acls,
+    storefront_acls,
+)
 
 
 def _grants(service: str) -> set[tuple[str, str, str]]:
@@ -53,3 +57,16 @@ def test_a_monitor_describes_and_reads_the_namespace_and_writes_nothing():
         ("GROUP", "*", "LITERAL", "DESCRIBE"),
     }
     assert {b.principal for b in bindings} == {"User:kafka-ui"}
+
+
+def test_the_storefront_only_reads_the_order_events_with_its_own_group():
+    grants = {
+        (b.restype.name, b.name, b.operation.name)
+        for b in storefront_acls(principal="User:storefront", namespace="ns.")
+    }
+
+    assert grants == {
+        ("TOPIC", "ns.order-events", "READ"),
+        ("TOPIC", "ns.order-events", "DESCRIBE"),
+        ("GROUP", "ns.storefront", "READ"),
+    }

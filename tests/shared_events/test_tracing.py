@@ -71,3 +71,37 @@ def test_without_tracing_nothing_is_stored_and_no_header_is_sent():
         )
     )
     assert with_trace["traceparent"] == INCOMING.encode()
+
+
+def test_the_request_id_is_stored_with_the_outbox_row_and_sent_as_a_header(
+    client, django_user_model
+):
+    client.force_login(django_user_model.objects.create_user("requester"))
+
+    response = client.post(
+        "/api/orders/",
+        {"lines": [{"sku": "KEYBOARD-01", "quantity": 1}]},
+        content_type="application/json",
+        HTTP_X_REQUEST_ID="checkout-42",
+    )
+
+    assert response.status_code == 201
+    row = OutboxMessage.objects.get(correlation_id=response.json()["id"])
+    assert row.request_id == "checkout-42"
+    timeline = client.get(f"/api/orders/{row.correlation_id}/timeline/").json()["events"]
+    assert [e["request_id"] for e in timeline] == ["checkout-42"]
+    headers = dict(
+        relay_headers(
+            event_type="E", event_version=1, correlation_id="c", event_id="i", request_id="r-1"
+        )
+    )
+    assert headers["request_id"] == b"r-1"
+
+
+def test_events_written_outside_a_request_have_no_request_id():
+    order = order_create()
+
+    assert OutboxMessage.objects.get(correlation_id=str(order.id)).request_id == ""
+    assert "request_id" not in dict(
+        relay_headers(event_type="E", event_version=1, correlation_id="c", event_id="i")
+    )
