@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inventory_service.stock import selectors, services
+from inventory_service.stock.levels import StockLevelName
 from inventory_service.stock.models import Product
 from service_platform.permissions import IsStaffOrReadOnly
 from shared_events.contracts.limits import SKU_MAX_LENGTH, SKU_PATTERN
@@ -18,6 +19,9 @@ MAX_QUANTITY = 10_000_000
 
 class ProductOutputSerializer(serializers.ModelSerializer):
     is_low = serializers.BooleanField(read_only=True)
+    stock_level = serializers.ChoiceField(
+        choices=[level.value for level in StockLevelName], read_only=True
+    )
 
     class Meta:
         model = Product
@@ -30,6 +34,7 @@ class ProductOutputSerializer(serializers.ModelSerializer):
             "sold_quantity",
             "low_stock_threshold",
             "is_low",
+            "stock_level",
             "updated_at",
         ]
 
@@ -37,12 +42,20 @@ class ProductOutputSerializer(serializers.ModelSerializer):
 @extend_schema_view(
     get=extend_schema(
         parameters=[
-            OpenApiParameter("low_stock", bool, description="at or below the threshold, or above")
+            OpenApiParameter("low_stock", bool, description="at or below the threshold, or above"),
+            OpenApiParameter("search", str, description="part of the SKU or the name, any case"),
+            OpenApiParameter(
+                "stock",
+                str,
+                enum=[level.value for level in StockLevelName],
+                description="out (none available), low (at or below the threshold) or in",
+            ),
         ]
     )
 )
 class ProductListCreateApi(generics.ListAPIView):
-    """List products (`?low_stock=true` for those at or below their threshold) or add one."""
+    """List products (`?search=` in SKU or name, `?stock=in|low|out`, `?low_stock=true` for
+    those at or below their threshold) or add one."""
 
     class InputSerializer(serializers.Serializer):
         sku = serializers.RegexField(
@@ -61,6 +74,13 @@ class ProductListCreateApi(generics.ListAPIView):
 
     class FilterSerializer(serializers.Serializer):
         low_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
+        search = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+        stock = serializers.ChoiceField(
+            choices=[level.value for level in StockLevelName], required=False, default=None
+        )
+
+        def validate_stock(self, value: str | None) -> StockLevelName | None:
+            return StockLevelName(value) if value else None
 
     serializer_class = ProductOutputSerializer
     permission_classes = [IsStaffOrReadOnly]

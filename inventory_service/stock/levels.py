@@ -1,5 +1,9 @@
-"""When a stock move is worth an event: crossing the low-stock threshold, either way, or
-running out."""
+"""Stock levels: the badge a product shows (in stock, low, out), and when a stock move is
+worth an event: crossing the low-stock threshold, either way, or running out."""
+
+import enum
+
+from django.db.models import F, Q
 
 from shared_events.contracts import (
     Contract,
@@ -31,3 +35,30 @@ def level_events(sku: str, *, before: int, after: int, threshold: int) -> list[C
             )
         )
     return events
+
+
+class StockLevelName(enum.StrEnum):
+    IN = "in"
+    LOW = "low"
+    OUT = "out"
+
+
+def stock_level(*, available: int, threshold: int) -> StockLevelName:
+    """Out at zero; low at or below the threshold; in stock above it."""
+    if available <= 0:
+        return StockLevelName.OUT
+    if available <= threshold:
+        return StockLevelName.LOW
+    return StockLevelName.IN
+
+
+def stock_level_filter(level: StockLevelName) -> Q:
+    """The products at `level`, as a query (the same bounds as `stock_level`)."""
+    return {
+        StockLevelName.OUT: Q(available_quantity__lte=0),
+        StockLevelName.LOW: Q(
+            available_quantity__gt=0, available_quantity__lte=F("low_stock_threshold")
+        ),
+        StockLevelName.IN: Q(available_quantity__gt=F("low_stock_threshold"))
+        & Q(available_quantity__gt=0),
+    }[level]

@@ -1,6 +1,8 @@
 from django.db import models
 from django.db.models import F, Q
 
+from inventory_service.stock.levels import StockLevelName, stock_level
+
 
 class Product(models.Model):
     """A SKU and its stock. Every unit ever received is available, reserved or sold."""
@@ -50,6 +52,10 @@ class Product(models.Model):
     @property
     def is_low(self) -> bool:
         return self.available_quantity <= self.low_stock_threshold
+
+    @property
+    def stock_level(self) -> StockLevelName:
+        return stock_level(available=self.available_quantity, threshold=self.low_stock_threshold)
 
 
 class ReservationStatus(models.TextChoices):

@@ -12,6 +12,7 @@ from pathlib import Path
 from manage_scripts.stack.kafka_cluster import (
     KAFKA_DIR,
     OPERATOR,
+    STOREFRONT,
     Credentials,
     KafkaCluster,
     cluster_of,
@@ -34,9 +35,11 @@ class StackConfig:
     kafka_cluster: KafkaCluster  # local, or the one answering at its bootstrap servers
     kafka_credentials: Credentials
     ports: dict[str, int]
+    web_instances: int  # web instance n of a service listens on its port + 10 * (n - 1)
     web_workers: int
     consumers: int
     settings_modules: dict[str, str]
+    storefront_redis_url: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "StackConfig":
@@ -64,7 +67,9 @@ class StackConfig:
             ports={
                 "order": int(env.get("ORDER_PORT", "8001")),
                 "inventory": int(env.get("INVENTORY_PORT", "8002")),
+                STOREFRONT: int(env.get("STOREFRONT_PORT", "8003")),
             },
+            web_instances=int(env.get("WEB_INSTANCES") or 2),
             # Sync workers spend much of a request waiting on PostgreSQL: two per core keep
             # the cores busy (one per core left a flash sale queueing at the web tier).
             web_workers=int(env.get("WEB_WORKERS") or 2 * (os.cpu_count() or 1)),
@@ -73,9 +78,25 @@ class StackConfig:
                 service: env.get(
                     f"{service.upper()}_DJANGO_SETTINGS_MODULE", f"{service}_service.settings.dev"
                 )
-                for service in SERVICES
+                for service in (*SERVICES, STOREFRONT)
             },
+            storefront_redis_url=env.get("STOREFRONT_REDIS_URL", "redis://127.0.0.1:6379/4"),
         )
+
+    def instance_ports(self, service: str) -> list[int]:
+        """The ports of a service's web instances."""
+        return [self.ports[service] + 10 * n for n in range(self.web_instances)]
+
+    def storefront_env(self) -> dict[str, str]:
+        """The storefront's: its Redis, the services' APIs, Kafka as its own user."""
+        return {
+            "DJANGO_SETTINGS_MODULE": self.settings_modules[STOREFRONT],
+            "STOREFRONT_REDIS_URL": self.storefront_redis_url,
+            "ORDER_API_URL": f"http://127.0.0.1:{self.ports['order']}",
+            "INVENTORY_API_URL": f"http://127.0.0.1:{self.ports['inventory']}",
+            **self.kafka_env(STOREFRONT),
+            "PYTHONUNBUFFERED": "1",
+        }
 
     def service_env(self, service: str) -> dict[str, str]:
         return {
@@ -122,7 +143,7 @@ class StackConfig:
             **self.kafka_env(),
         }
         if shape.secured:
-            for service in SERVICES:
+            for service in (*SERVICES, STOREFRONT):
                 username, password = self.kafka_credentials.of(service)
                 env[f"{service.upper()}_KAFKA_SASL_USERNAME"] = username
                 env[f"{service.upper()}_KAFKA_SASL_PASSWORD"] = password

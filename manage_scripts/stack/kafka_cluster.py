@@ -10,8 +10,8 @@ With SASL_SSL the clients' listener takes SASL over TLS and the brokers and cont
 talk over mutual TLS; a project-local CA signs one broker certificate on first start, and
 StandardAuthorizer refuses whatever no ACL allows. Each service has its own user and
 the operator a third (`KAFKA_SASL_USERNAME` / `KAFKA_SASL_PASSWORD`, `ORDER_KAFKA_SASL_*`,
-`INVENTORY_KAFKA_SASL_*`); a password not set is generated once and kept beside the
-cluster's data.
+`INVENTORY_KAFKA_SASL_*`), the storefront a fourth (`STOREFRONT_KAFKA_SASL_*`); a password
+not set is generated once and kept beside the cluster's data.
 """
 
 import base64
@@ -34,7 +34,13 @@ SASL_MECHANISMS = ("SCRAM-SHA-512", "PLAIN")
 BROKER_HOSTS = ("localhost", "kafka-1", "kafka-2", "kafka-3", "kafka")
 BROKER_PRINCIPAL = "kafka-broker"  # the CN of the brokers' certificate, a super user
 OPERATOR = "operator"
-DEFAULT_USERS = {OPERATOR: "saga-admin", "order": "order-service", "inventory": "inventory-service"}
+STOREFRONT = "storefront"
+DEFAULT_USERS = {
+    OPERATOR: "saga-admin",
+    "order": "order-service",
+    "inventory": "inventory-service",
+    STOREFRONT: "storefront",
+}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ from types import TracebackType
 
 from manage_scripts.stack import StackError, log
 from manage_scripts.stack.config import PYTHON, ROOT, SERVICES, StackConfig
+from manage_scripts.stack.kafka_cluster import STOREFRONT
 from manage_scripts.stack.probes import (
     http_ready,
     kafka_ready,
@@ -63,6 +64,9 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
             for service in SERVICES:
                 ready = functools.partial(http_ready, config.ports[service])
                 wait_until(f"{service} web", ready, timeout=60)
+            for n, port in enumerate(config.instance_ports(STOREFRONT), start=1):
+                ready = functools.partial(http_ready, port, "/health/ready")
+                wait_until(f"storefront web {n}", ready, timeout=60)
             print(summary(config, infra, apps), flush=True)
         else:
             log("infrastructure ready")
@@ -106,7 +110,9 @@ def summary(config: StackConfig, infra: list[Program], apps: list[Program]) -> s
     password = os.environ.get("DEMO_PASSWORD", "demo")
     admin = config.kafka_run_dir / "admin.properties"
     shape = config.kafka_cluster.shape
+    storefront = config.ports[STOREFRONT]
     return f"""
+  Storefront         http://127.0.0.1:{storefront}/   (log in as below, or register)
   Order Service      http://127.0.0.1:{o}/api/orders/     admin: http://127.0.0.1:{o}/admin/
   Inventory Service  http://127.0.0.1:{i}/api/products/   admin: http://127.0.0.1:{i}/admin/
   Login              {user} / {password}   (set DEMO_USERNAME / DEMO_PASSWORD to change)

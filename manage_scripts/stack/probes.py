@@ -67,9 +67,9 @@ def kafka_ready(client_env: Mapping[str, str]) -> bool:
     return broker_ready(KafkaSettings.from_env(client_env))
 
 
-def http_ready(port: int) -> bool:
+def http_ready(port: int, path: str = "/admin/login/") -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=2) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
             return bool(resp.status == 200)
     except OSError:
         return False

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from manage_scripts.stack import StackError, log
 from manage_scripts.stack.config import PYTHON, ROOT, SERVICES, VENV_BIN, StackConfig
-from manage_scripts.stack.kafka_cluster import tls_ensure
+from manage_scripts.stack.kafka_cluster import STOREFRONT, tls_ensure
 from manage_scripts.stack.probes import host_port, kafka_ready, postgres_ready, tcp_open
 from manage_scripts.stack.provision import (
     KafkaServer,
@@ -161,5 +161,25 @@ def app_programs(config: StackConfig) -> list[Program]:
         programs.append(Program(
             f"{service}-dead-letters", [*manage, "consume_dead_letters"], group="apps", env=env,
         ))
+    return programs + storefront_programs(config)
+
+
+def storefront_programs(config: StackConfig) -> list[Program]:
+    """The storefront's ASGI web instances (they serve the live order streams too) and the
+    consumer that feeds those streams."""
+    env = config.storefront_env()
+    programs = [
+        Program(f"storefront-web-{n}", [
+            str(VENV_BIN / "uvicorn"), "storefront.asgi:application",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--no-access-log", "--timeout-graceful-shutdown", "5",
+        ], group="apps", env=env, stopwaitsecs=10)
+        for n, port in enumerate(config.instance_ports(STOREFRONT), start=1)
+    ]
+    programs.append(Program(
+        "storefront-consumer",
+        [PYTHON, str(ROOT / "storefront" / "manage.py"), "consume_order_events"],
+        group="apps", env=env,
+    ))
     return programs
 # fmt: on

@@ -18,6 +18,7 @@ from typing import Any
 from manage_scripts.stack import StackError, log
 from manage_scripts.stack.config import KAFKA_DIR, PYTHON, ROOT, SERVICES, StackConfig
 from manage_scripts.stack.kafka_cluster import (
+    STOREFRONT,
     Credentials,
     KafkaCluster,
     KafkaShape,
@@ -290,8 +291,9 @@ def services_setup(config: StackConfig, *, demo: bool) -> None:
 
 
 def service_acls_grant(config: StackConfig) -> None:
-    """Each service's least-privilege ACLs, for its own user, in this stack's namespace."""
-    from shared_events.kafka.acls import acls_grant, service_acls
+    """Each service's least-privilege ACLs, for its own user, in this stack's namespace, and
+    the storefront's (read the order events)."""
+    from shared_events.kafka.acls import acls_grant, service_acls, storefront_acls
     from shared_events.kafka.config import KafkaSettings
 
     operator = KafkaSettings.from_env({**os.environ, **config.kafka_env()})
@@ -301,6 +303,8 @@ def service_acls_grant(config: StackConfig) -> None:
         bindings += service_acls(
             service, principal=f"User:{username}", namespace=operator.namespace
         )
+    username, _password = config.kafka_credentials.of(STOREFRONT)
+    bindings += storefront_acls(principal=f"User:{username}", namespace=operator.namespace)
     acls_grant(operator, bindings)
     log(f"granted {len(bindings)} ACLs to the services' users")
 

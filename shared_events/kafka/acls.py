@@ -4,6 +4,9 @@ A service writes its own event topic, reads the other's with its own group, writ
 reads the dead-letter topic of what it consumes (with its dead-letter group), and owns its
 group's retry topic, where replayed dead letters go. Nothing else: not the other service's
 topic, not topic creation (the operator creates topics).
+
+The storefront reads the order events with its own group, to push each order's status to
+its page, and may do nothing else.
 """
 
 import dataclasses
@@ -48,6 +51,9 @@ SERVICE_TOPICS = {
     ),
 }
 
+# The storefront's consumer group (storefront settings: STOREFRONT_CONSUMER_GROUP).
+STOREFRONT_GROUP = "storefront"
+
 _WRITE = (AclOperation.WRITE, AclOperation.DESCRIBE)
 _READ = (AclOperation.READ, AclOperation.DESCRIBE)
 
@@ -68,6 +74,25 @@ def service_acls(service: str, *, principal: str, namespace: str = "") -> list[A
         (ResourceType.GROUP, dead_letter_group(group), (AclOperation.READ,)),
         (ResourceType.TOPIC, retry_topic(group), (*_WRITE, *_READ)),
     ]
+    return _allow(principal, grants)
+
+
+def storefront_acls(*, principal: str, namespace: str = "") -> list[AclBinding]:
+    """The ACLs that let `principal` read the order events as the storefront's group."""
+    grants = [
+        (ResourceType.TOPIC, topic_name(ORDER_EVENTS, namespace=namespace), _READ),
+        (
+            ResourceType.GROUP,
+            topic_name(STOREFRONT_GROUP, namespace=namespace),
+            (AclOperation.READ,),
+        ),
+    ]
+    return _allow(principal, grants)
+
+
+def _allow(
+    principal: str, grants: list[tuple[ResourceType, str, tuple[AclOperation, ...]]]
+) -> list[AclBinding]:
     return [
         AclBinding(
             kind,

@@ -48,6 +48,40 @@ def test_create_read_update_and_list_products(client):
     assert [p["sku"] for p in low["results"]] == ["DESK-1"]
 
 
+def test_products_are_searched_by_sku_or_name_in_any_case(client):
+    product_create(sku="LAMP-1", name="Desk lamp")
+    product_create(sku="CHAIR-1", name="Office chair")
+    product_create(sku="DESKTOP-9", name="Monitor stand")
+
+    found = client.get("/api/products/", {"search": "desk"}).json()
+
+    assert [p["sku"] for p in found["results"]] == ["DESKTOP-9", "LAMP-1"]
+
+
+@pytest.mark.parametrize(
+    "level, expected",
+    [("in", ["PLENTY-1"]), ("low", ["FEW-1", "THRESHOLD-1"]), ("out", ["NONE-1"])],
+)
+def test_products_are_filtered_by_stock_level(client, level, expected):
+    product_create(sku="PLENTY-1", available_quantity=50, low_stock_threshold=5)
+    product_create(sku="THRESHOLD-1", available_quantity=5, low_stock_threshold=5)
+    product_create(sku="FEW-1", available_quantity=1, low_stock_threshold=5)
+    product_create(sku="NONE-1", available_quantity=0, low_stock_threshold=0)
+
+    listed = client.get("/api/products/", {"stock": level}).json()["results"]
+
+    assert [p["sku"] for p in listed] == expected
+    assert {p["stock_level"] for p in listed} == {level}
+
+
+@pytest.mark.parametrize("params", [{"stock": "plenty"}, {"search": "x" * 101}])
+def test_a_bad_product_filter_is_a_field_error(client, params):
+    response = client.get("/api/products/", params)
+
+    assert response.status_code == 400
+    assert set(response.json()) == set(params)
+
+
 def test_restock_adds_units(client):
     product = product_create(available_quantity=1)
     response = client.post(f"/api/products/{product.sku}/restock/", {"quantity": 9}, format="json")
