@@ -40,6 +40,9 @@ def partitions_of(topic: str, *, default: int) -> int:
     return 1 if topic.endswith(RETRY_SUFFIX) else default
 
 
+# The storefront's group: it reads order-events to push each order's status to its page.
+STOREFRONT_GROUP = "storefront"
+
 # The services' consumer groups (each also has a dead-letter group, see dead_letter_group).
 SERVICE_GROUPS = (ORDER_SERVICE, INVENTORY_SERVICE)
 DEAD_LETTER_GROUP_SUFFIX = ".dead-letters"

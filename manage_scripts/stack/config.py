@@ -76,9 +76,12 @@ class StackConfig:
             consumers=int(env.get("CONSUMER_PROCESSES", "1")),
             settings_modules={
                 service: env.get(
-                    f"{service.upper()}_DJANGO_SETTINGS_MODULE", f"{service}_service.settings.dev"
+                    f"{service.upper()}_DJANGO_SETTINGS_MODULE", f"{package}.settings.dev"
                 )
-                for service in (*SERVICES, STOREFRONT)
+                for service, package in [
+                    *((service, f"{service}_service") for service in SERVICES),
+                    (STOREFRONT, "storefront"),
+                ]
             },
             storefront_redis_url=env.get("STOREFRONT_REDIS_URL", "redis://127.0.0.1:6379/4"),
         )

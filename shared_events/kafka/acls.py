@@ -25,6 +25,7 @@ from shared_events.kafka.config import KafkaSettings
 from shared_events.topics import (
     INVENTORY_EVENTS,
     ORDER_EVENTS,
+    STOREFRONT_GROUP,
     dead_letter_group,
     dead_letter_topic,
     retry_topic,
@@ -50,9 +51,6 @@ SERVICE_TOPICS = {
         publishes=INVENTORY_EVENTS, consumes=ORDER_EVENTS, group="inventory-service"
     ),
 }
-
-# The storefront's consumer group (storefront settings: STOREFRONT_CONSUMER_GROUP).
-STOREFRONT_GROUP = "storefront"
 
 _WRITE = (AclOperation.WRITE, AclOperation.DESCRIBE)
 _READ = (AclOperation.READ, AclOperation.DESCRIBE)

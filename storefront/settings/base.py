@@ -5,11 +5,13 @@ Redis, and everything else comes from the services' APIs.
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
 from service_platform.settings.logging import logging_settings
 from shared_events.kafka.config import KafkaSettings
+from shared_events.topics import STOREFRONT_GROUP
 
 env = environ.Env()
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -80,7 +82,7 @@ API_TIMEOUT_SECONDS = env.float("STOREFRONT_API_TIMEOUT_SECONDS", default=5.0)
 
 # Live order status: the consumer of order-events and the stream each order page reads.
 KAFKA = KafkaSettings.from_env()
-STOREFRONT_CONSUMER_GROUP = "storefront"
+STOREFRONT_CONSUMER_GROUP = STOREFRONT_GROUP
 ORDER_STREAM_MAXLEN = 100
 ORDER_STREAM_TTL_SECONDS = 24 * 3600
 SSE_HEARTBEAT_SECONDS = env.float("STOREFRONT_SSE_HEARTBEAT_SECONDS", default=15.0)
@@ -97,6 +99,14 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR.parent / ".run" / "static"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
-LOGGING = logging_settings(
-    level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="text")
+
+def storefront_logging(logging: dict[str, Any]) -> dict[str, Any]:
+    """The services' logging, without a line per API call (the client logs failures)."""
+    return {**logging, "loggers": {**logging["loggers"], "httpx": {"level": "WARNING"}}}
+
+
+LOGGING = storefront_logging(
+    logging_settings(
+        level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="text")
+    )
 )

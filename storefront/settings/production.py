@@ -3,7 +3,7 @@ otherwise), and no defaults for where the storefront's servers are."""
 
 from service_platform.settings.hardening import production_settings
 from storefront.settings.base import *  # noqa: F403
-from storefront.settings.base import CACHES, env
+from storefront.settings.base import CACHES, env, storefront_logging
 
 _production = production_settings()
 DEBUG = _production["DEBUG"]
@@ -18,7 +18,7 @@ SECURE_HSTS_SECONDS = _production["SECURE_HSTS_SECONDS"]
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _production["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
 SECURE_HSTS_PRELOAD = _production["SECURE_HSTS_PRELOAD"]
 STATIC_ROOT = _production["STATIC_ROOT"]
-LOGGING = _production["LOGGING"]
+LOGGING = storefront_logging(_production["LOGGING"])
 KAFKA = _production["KAFKA"]
 
 # Refuse to start rather than call a development default.

@@ -18,11 +18,22 @@ REDIS = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379")
 # Two e2e runs side by side need other ports and Redis databases.
 ORDER_PORT = int(os.environ.get("E2E_ORDER_PORT", "18001"))
 REDIS_DBS = os.environ.get("E2E_REDIS_DBS", "2,3").split(",")
+# The storefront's sessions and order streams.
+STOREFRONT_REDIS_DB = os.environ.get("E2E_STOREFRONT_REDIS_DB", "5")
 USER, PASSWORD = "e2e", "e2e-password"
 
 
 @pytest.fixture(scope="session")
 def stack():
+
+        yield Stack(
+            "http://127.0.0.1:22001",
+            "http://127.0.0.1:22002",
+            "http://127.0.0.1:22003",
+            "sfmanual2.",
+            KafkaSettings(namespace="sfmanual2."),
+            ROOT / ".run/manual",
+            {},
     databases = {
         "ORDER_DATABASE_URL": f"{PG}/e2e_{ORDER_PORT}_order_service",
         "INVENTORY_DATABASE_URL": f"{PG}/e2e_{ORDER_PORT}_inventory_service",
@@ -34,6 +45,8 @@ def stack():
         "INVENTORY_CELERY_BROKER_URL": f"{REDIS}/{REDIS_DBS[1]}",
         "ORDER_PORT": str(ORDER_PORT),
         "INVENTORY_PORT": str(ORDER_PORT + 1),
+        "STOREFRONT_PORT": str(ORDER_PORT + 2),
+        "STOREFRONT_REDIS_URL": f"{REDIS}/{STOREFRONT_REDIS_DB}",
         "DEMO_USERNAME": USER,
         "DEMO_PASSWORD": PASSWORD,
     }

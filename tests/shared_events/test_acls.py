@@ -3,7 +3,11 @@
 from confluent_kafka.admin import AclOperation, ResourceType
 from django.conf import settings
 
-from shared_events.kafka.acls import SERVICE_TOPICS, service_acls
+from shared_events.kafka.acls import (
+    SERVICE_TOPICS,
+    service_acls,
+    storefront_acls,
+)
 
 
 def _grants(service: str) -> set[tuple[str, str, str]]:
@@ -34,3 +38,16 @@ def test_the_acls_name_what_the_service_settings_use():
         raw["CONSUME_TOPICS"],
         raw["CONSUMER_GROUP"],
     )
+
+
+def test_the_storefront_only_reads_the_order_events_with_its_own_group():
+    grants = {
+        (b.restype.name, b.name, b.operation.name)
+        for b in storefront_acls(principal="User:storefront", namespace="ns.")
+    }
+
+    assert grants == {
+        ("TOPIC", "ns.order-events", "READ"),
+        ("TOPIC", "ns.order-events", "DESCRIBE"),
+        ("GROUP", "ns.storefront", "READ"),
+    }

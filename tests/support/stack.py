@@ -24,6 +24,7 @@ __all__ = ["ROOT", "Api", "Stack", "running_stack"]
 class Stack:
     order_url: str
     inventory_url: str
+    storefront_url: str  # the storefront's first web instance
     namespace: str
     kafka: KafkaSettings
     run_dir: Path
@@ -73,6 +74,7 @@ def running_stack(*, env: dict[str, str], namespace: str, run_dir: Path) -> Iter
         yield Stack(
             order_url=f"http://127.0.0.1:{env['ORDER_PORT']}",
             inventory_url=f"http://127.0.0.1:{env['INVENTORY_PORT']}",
+            storefront_url=f"http://127.0.0.1:{env.get('STOREFRONT_PORT', '8003')}",
             namespace=namespace,
             kafka=KafkaSettings.from_env(process.env, namespace=namespace),
             run_dir=run_dir,

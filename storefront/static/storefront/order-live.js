@@ -24,6 +24,8 @@
 
   function isFinal(status) { return FINAL.indexOf(status) !== -1; }
 
+  function streamState(state) { section.setAttribute("data-stream", state); }
+
   function showConnection(text) {
     connectionEl.textContent = text;
     connectionEl.hidden = !text;
@@ -60,6 +62,7 @@
     if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; }
     if (lostTimer) { clearTimeout(lostTimer); lostTimer = null; }
     showConnection("");
+    streamState("closed");
   }
 
   function connect() {
@@ -67,6 +70,7 @@
     var url = streamUrl + (lastEventId ? "?last_event_id=" + encodeURIComponent(lastEventId) : "");
     source = new EventSource(url);
     source.onopen = function () {
+      streamState("open");
       retryDelay = 1000;
       if (lostTimer) { clearTimeout(lostTimer); lostTimer = null; }
       showConnection("");
@@ -76,6 +80,7 @@
       showConnection("Live updates are delayed. Trying again…");
     });
     source.onerror = function () {
+      streamState("lost");
       // A blip the browser mends at once shows nothing; a lasting loss shows a message.
       if (!lostTimer) {
         lostTimer = setTimeout(function () {
