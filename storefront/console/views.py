@@ -92,7 +92,7 @@ def stock(request: HttpRequest) -> HttpResponse:
 def restock(request: HttpRequest, sku: str) -> HttpResponse:
     form = RestockForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"{sku}: " + " ".join(form.errors["quantity"]))
+        messages.error(request, f"{sku}: " + " ".join(str(e) for e in form.errors["quantity"]))
         return _back(request, reverse("console:stock"))
     quantity = form.cleaned_data["quantity"]
     try:
@@ -134,7 +134,7 @@ def orders(request: HttpRequest) -> HttpResponse:
 def order_find(request: HttpRequest) -> HttpResponse:
     form = OrderFindForm(request.GET)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["order_id"]))
+        messages.error(request, " ".join(str(e) for e in form.errors["order_id"]))
         return redirect("console:orders")
     return redirect("console:timeline", order_id=form.cleaned_data["order_id"])
 
