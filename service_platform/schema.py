@@ -3,6 +3,7 @@
 from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema
+from rest_framework.permissions import IsAdminUser
 
 ERROR_BODY = {"type": "object", "additionalProperties": True}
 ERRORS = {
@@ -53,12 +54,17 @@ class SagaAutoSchema(AutoSchema):
         if writes or is_list:
             codes.append("400")
         if writes:
-            codes += ["403", "409", "413", "415"]
+            codes += ["409", "413", "415"]
+        if writes or self._staff_only():
+            codes.append("403")
         if "{" in self.path or is_list:  # a list's page past the end is a 404 too
             codes.append("404")
         if writes and any(p.get("name") == "Idempotency-Key" for p in self._get_parameters()):
             codes.append("422")
         return sorted(codes)
+
+    def _staff_only(self) -> bool:
+        return any(isinstance(p, IsAdminUser) for p in self.view.get_permissions())
 
 
 def resource_links(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:

@@ -104,6 +104,89 @@ class Product(TypedDict):
     updated_at: str
 
 
+class TimelineEvent(TypedDict):
+    direction: str  # published | consumed | dead-lettered
+    event_id: str
+    event_type: str
+    occurred_at: str | None
+    recorded_at: str
+    producer: str
+    causation_id: str | None
+    caused_by: str | None
+    status: str
+    published_at: str | None
+    traceparent: str
+    error: str
+
+
+class OrderTimeline(TypedDict):
+    order_id: str
+    status: str
+    events: list[TimelineEvent]
+
+
+class OutboxBacklog(TypedDict):
+    pending: int
+    failed: int
+    oldest_pending_age_seconds: float
+
+
+class TopicLag(TypedDict):
+    topic: str
+    lag: int
+
+
+class GroupLag(TypedDict):
+    group: str
+    state: str
+    members: int
+    lag: int
+    topics: list[TopicLag]
+
+
+class KafkaLag(TypedDict):
+    reachable: bool
+    error: str
+    groups: list[GroupLag]
+
+
+class DeadLetterCounts(TypedDict):
+    unreplayed: int
+    total: int
+
+
+class OpsStatus(TypedDict):
+    service: str
+    checked_at: str
+    outbox: OutboxBacklog
+    dead_letters: DeadLetterCounts
+    kafka: KafkaLag
+
+
+class DeadLetter(TypedDict):
+    id: int
+    topic: str
+    partition: int
+    offset: int
+    original_topic: str
+    original_partition: int | None
+    original_offset: int | None
+    consumer_group: str
+    error_class: str
+    error_message: str
+    attempts: int
+    failed_at: str | None
+    event_id: str
+    event_type: str
+    correlation_id: str
+    key_text: str
+    value_text: str
+    received_at: str
+    replay_count: int
+    replayed_at: str | None
+    last_replay_error: str
+
+
 T = TypeVar("T")
 
 
@@ -309,8 +392,10 @@ class ApiClient:
         )
         return order
 
-    def order_list(self, *, page: int = 1, page_size: int = 20) -> Page[Order]:
-        params = {"page": page, "page_size": page_size}
+    def order_list(self, *, page: int = 1, page_size: int = 20, status: str = "") -> Page[Order]:
+        params: dict[str, Any] = {"page": page, "page_size": page_size}
+        if status:
+            params["status"] = status
         body = self.request("GET", "order", "/api/orders/", params=params)
         return Page(items=body["results"], count=body["count"], number=page, size=page_size)
 
@@ -323,3 +408,35 @@ class ApiClient:
             "POST", "order", f"/api/orders/{order_id}/cancel/", json={"reason": reason}
         )
         return order
+
+    # Staff: stock, shipping, saga timelines, and each service's ops API.
+    def product_restock(self, *, sku: str, quantity: int) -> Product:
+        product: Product = self.request(
+            "POST", "inventory", f"/api/products/{sku}/restock/", json={"quantity": quantity}
+        )
+        return product
+
+    def order_ship(self, *, order_id: str) -> Order:
+        order: Order = self.request("POST", "order", f"/api/orders/{order_id}/ship/")
+        return order
+
+    def order_timeline(self, *, order_id: str) -> OrderTimeline:
+        timeline: OrderTimeline = self.request("GET", "order", f"/api/orders/{order_id}/timeline/")
+        return timeline
+
+    def ops_status(self, *, service: str) -> OpsStatus:
+        status: OpsStatus = self.request("GET", service, "/api/ops/status/")
+        return status
+
+    def dead_letter_list(
+        self, *, service: str, page: int = 1, page_size: int = 20
+    ) -> Page[DeadLetter]:
+        params = {"page": page, "page_size": page_size}
+        body = self.request("GET", service, "/api/ops/dead-letters/", params=params)
+        return Page(items=body["results"], count=body["count"], number=page, size=page_size)
+
+    def dead_letter_replay(self, *, service: str, letter_id: int) -> DeadLetter:
+        letter: DeadLetter = self.request(
+            "POST", service, f"/api/ops/dead-letters/{letter_id}/replay/"
+        )
+        return letter

@@ -1,13 +1,13 @@
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from shared_events.django.dead_letters import dead_letter_replay
 from shared_events.django.models import DeadLetter, OutboxMessage, ProcessedEvent
+from shared_events.django.ops import outbox_backlog
 from shared_events.django.relay import outbox_redrive
 
 
@@ -56,17 +56,12 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def _backlog_banner(self, request: HttpRequest) -> None:
-        backlog = OutboxMessage.objects.filter(published_at__isnull=True).aggregate(
-            pending=Count("id", filter=Q(failed_at__isnull=True)),
-            failed=Count("id", filter=Q(failed_at__isnull=False)),
-            oldest=Min("created_at", filter=Q(failed_at__isnull=True)),
-        )
-        age = (timezone.now() - backlog["oldest"]).total_seconds() if backlog["oldest"] else 0
-        level = messages.WARNING if backlog["failed"] or age > 60 else messages.INFO
+        backlog = outbox_backlog()
+        age = backlog.oldest_pending_age_seconds
+        level = messages.WARNING if backlog.failed or age > 60 else messages.INFO
         self.message_user(
             request,
-            f"Backlog: {backlog['pending']} pending (oldest {age:.0f}s old), "
-            f"{backlog['failed']} failed.",
+            f"Backlog: {backlog.pending} pending (oldest {age:.0f}s old), {backlog.failed} failed.",
             level,
         )
 

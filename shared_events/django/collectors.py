@@ -3,37 +3,29 @@
 from collections.abc import Iterable
 
 from confluent_kafka import KafkaException
-from django.db.models import Count, Min, Q
-from django.utils import timezone
+from django.db.models import Count, Q
 from prometheus_client.core import Metric
 
-from shared_events.django.conf import events_config
-from shared_events.django.models import DeadLetter, OutboxMessage
-from shared_events.kafka.status import cluster_status
+from shared_events.django.models import DeadLetter
+from shared_events.django.ops import consumer_groups_status, outbox_backlog
 from shared_events.observability.metrics import CachedCollector, gauge, labelled_gauge
-from shared_events.topics import dead_letter_group, dead_letter_topic
 
 
 class OutboxCollector(CachedCollector):
     """Rows waiting for Kafka, rows parked as failed, and how long the oldest has waited."""
 
     def compute(self) -> Iterable[Metric]:
-        stats = OutboxMessage.objects.filter(published_at__isnull=True).aggregate(
-            pending=Count("id", filter=Q(failed_at__isnull=True)),
-            failed=Count("id", filter=Q(failed_at__isnull=False)),
-            oldest=Min("created_at", filter=Q(failed_at__isnull=True)),
-        )
-        age = (timezone.now() - stats["oldest"]).total_seconds() if stats["oldest"] else 0.0
-        yield gauge("saga_outbox_pending", "Outbox rows not yet published.", stats["pending"])
+        backlog = outbox_backlog()
+        yield gauge("saga_outbox_pending", "Outbox rows not yet published.", backlog.pending)
         yield gauge(
             "saga_outbox_failed",
             "Outbox rows parked as failed (need a republish).",
-            stats["failed"],
+            backlog.failed,
         )
         yield gauge(
             "saga_outbox_oldest_pending_age_seconds",
             "Age of the oldest unpublished outbox row (0 when none).",
-            max(age, 0.0),
+            backlog.oldest_pending_age_seconds,
         )
 
 
@@ -65,13 +57,8 @@ class ConsumerLagCollector(CachedCollector):
     timeout = 3.0
 
     def compute(self) -> Iterable[Metric]:
-        config = events_config()
-        groups = [config.consumer_group, dead_letter_group(config.consumer_group)]
-        topics = [*config.consume_topics, *map(dead_letter_topic, config.consume_topics)]
         try:
-            status = cluster_status(
-                config.kafka, topics=topics, groups=groups, timeout=self.timeout
-            )
+            groups = consumer_groups_status(timeout=self.timeout)
         except KafkaException:
             yield gauge("saga_kafka_up", "1 when the broker answered the last lag query.", 0)
             return
@@ -80,11 +67,11 @@ class ConsumerLagCollector(CachedCollector):
             "saga_consumer_lag",
             "Messages not yet committed by the group (end offset minus committed offset).",
             ["group", "topic", "partition"],
-            [(g.group, p.topic, p.partition, p.lag) for g in status.groups for p in g.partitions],
+            [(g.group, p.topic, p.partition, p.lag) for g in groups for p in g.partitions],
         )
         yield labelled_gauge(
             "saga_consumer_group_members",
             "Members currently in the consumer group.",
             ["group", "state"],
-            [(g.group, g.state, len(g.members)) for g in status.groups],
+            [(g.group, g.state, len(g.members)) for g in groups],
         )

@@ -161,6 +161,14 @@ def dead_letters_select(*, ids: Sequence[int] | None = None, unreplayed: bool = 
     return letters
 
 
+def dead_letter_list(*, replayed: bool | None = None) -> QuerySet[DeadLetter]:
+    """Dead letters, newest first; only the replayed or the unreplayed ones if asked."""
+    letters = DeadLetter.objects.order_by("-id")
+    if replayed is not None:
+        letters = letters.filter(replayed_at__isnull=not replayed)
+    return letters
+
+
 def dead_letter_replay(
     *,
     ids: Sequence[int] | None = None,

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "storefront.shop",
+    "storefront.console",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from inventory_service.stock.models import Product
 from tests.inventory_service.factories import product_create
 from tests.support.endpoints import api_operations
+from tests.support.ops import OPS_MATRIX, dead_letter_create, ops_cases, replays_to_fake_kafka
 from tests.support.tokens import access_token
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +92,27 @@ def test_who_may_do_what(method, route, path, body, role, expected):
     if expected >= 400:
         assert _products() == before  # a refused request changes nothing
     assert not get_user_model().objects.exists()  # no account was looked up or made here
+
+
+def test_the_ops_matrix_covers_every_ops_api_operation():
+    assert {(m, route) for (m, route, _, _), _ in OPS_MATRIX} == api_operations("api/ops/")
+
+
+@pytest.mark.parametrize("method, route, path, body, role, expected", ops_cases(ROLES))
+def test_only_staff_use_the_ops_api(monkeypatch, method, route, path, body, role, expected):
+    letter = dead_letter_create()
+    broker = replays_to_fake_kafka(monkeypatch)
+
+    response = _client(role).generic(
+        method,
+        path.format(letter_id=letter.id),
+        data=None if body is None else json.dumps(body),
+        content_type="application/json",
+    )
+
+    assert response.status_code == expected, response.content
+    if expected >= 400:
+        # A refused replay sends nothing and marks nothing.
+        assert broker.logs == {}
+        letter.refresh_from_db()
+        assert letter.replay_count == 0 and letter.replayed_at is None

@@ -14,6 +14,7 @@ from order_service.orders.models import Order
 from shared_events.contracts import ReservedLine
 from tests.order_service.factories import order_create
 from tests.support.endpoints import api_operations
+from tests.support.ops import OPS_MATRIX, dead_letter_create, ops_cases, replays_to_fake_kafka
 from tests.support.tokens import access_token
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +129,27 @@ def test_a_customer_lists_only_their_own_orders_and_staff_list_everyone_s(users)
     assert listed("staff") == {str(mine.id), str(theirs.id)}
     filtered = _client("customer", users).get("/api/orders/", {"customer_id": users["other"].pk})
     assert filtered.json()["results"] == []
+
+
+def test_the_ops_matrix_covers_every_ops_api_operation():
+    assert {(m, route) for (m, route, _, _), _ in OPS_MATRIX} == api_operations("api/ops/")
+
+
+@pytest.mark.parametrize("method, route, path, body, role, expected", ops_cases(ROLES))
+def test_only_staff_use_the_ops_api(users, monkeypatch, method, route, path, body, role, expected):
+    letter = dead_letter_create()
+    broker = replays_to_fake_kafka(monkeypatch)
+
+    response = _client(role, users).generic(
+        method,
+        path.format(letter_id=letter.id),
+        data=None if body is None else json.dumps(body),
+        content_type="application/json",
+    )
+
+    assert response.status_code == expected, response.content
+    if expected >= 400:
+        # A refused replay sends nothing and marks nothing.
+        assert broker.logs == {}
+        letter.refresh_from_db()
+        assert letter.replay_count == 0 and letter.replayed_at is None
