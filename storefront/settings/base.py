@@ -25,6 +25,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "storefront.shop",
+    # The public API's docs page (/api/docs/) and the Swagger UI files it loads.
+    "storefront.apidocs",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
