@@ -26,6 +26,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "storefront.shop",
     "storefront.console",
+    # The public API's docs page (/api/docs/) and the Swagger UI files it loads.
+    "storefront.apidocs",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [

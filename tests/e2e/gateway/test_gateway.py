@@ -81,6 +81,27 @@ def test_each_route_reaches_its_service_and_nothing_else_under_api_is_public(sta
     assert "saga_events_published_total" not in metrics.text
 
 
+def test_one_openapi_document_for_the_public_api_with_its_docs_page(stack):
+    # the services' public paths in one document, with the gateway as server
+    schema = requests.get(f"{stack.gateway_url}/api/schema/", timeout=30)
+    assert schema.status_code == 200, schema.text
+    document = schema.json()
+    assert document["servers"] == [{"url": stack.gateway_url}]
+    assert {"/api/orders/", "/api/auth/token/", "/api/products/{sku}/"} <= set(document["paths"])
+    assert not [
+        p
+        for p in document["paths"]
+        if not p.startswith(("/api/orders/", "/api/auth/", "/api/products/"))
+    ]
+    # and Swagger UI with every file from the gateway's own address
+    page = requests.get(f"{stack.gateway_url}/api/docs/", timeout=10)
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="(/[^"]+)"', page.text)
+    assert any("swagger-ui-bundle.js" in a for a in assets)
+    for asset in assets:
+        assert requests.get(f"{stack.gateway_url}{asset}", timeout=10).status_code == 200, asset
+
+
 def test_a_well_formed_request_id_is_kept_end_to_end_and_a_malformed_one_replaced(
     stack, customer, sku
 ):
