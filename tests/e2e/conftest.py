@@ -25,15 +25,6 @@ USER, PASSWORD = "e2e", "e2e-password"
 
 @pytest.fixture(scope="session")
 def stack():
-
-        yield Stack(
-            "http://127.0.0.1:22001",
-            "http://127.0.0.1:22002",
-            "http://127.0.0.1:22003",
-            "sfmanual2.",
-            KafkaSettings(namespace="sfmanual2."),
-            ROOT / ".run/manual",
-            {},
     databases = {
         "ORDER_DATABASE_URL": f"{PG}/e2e_{ORDER_PORT}_order_service",
         "INVENTORY_DATABASE_URL": f"{PG}/e2e_{ORDER_PORT}_inventory_service",
