@@ -61,13 +61,15 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
         services_setup(config, demo=demo and not infra_only)
         admin_file = kafka_admin_files(config)
         if apps:
-            supervisor.start_group("apps")
-            # Every instance's workers import the app at once, beside every other process
-            # starting: on a busy machine the first answer takes a while.
+            # The services first: the storefront calls them, and Django processes that all
+            # boot at once on a small machine keep each other from answering in time.
+            storefront = [p for p in apps if p.name.startswith(STOREFRONT)]
+            supervisor.start_programs([p for p in apps if p not in storefront])
             for service in SERVICES:
                 for n, port in enumerate(config.instance_ports(service), start=1):
                     ready = functools.partial(http_ready, port)
                     wait_until(f"{service} web {n}", ready, timeout=120)
+            supervisor.start_programs(storefront)
             for n, port in enumerate(config.instance_ports(STOREFRONT), start=1):
                 ready = functools.partial(http_ready, port, "/health/ready")
                 wait_until(f"storefront web {n}", ready, timeout=120)
