@@ -14,7 +14,12 @@ from typing import Any, Generic, TypedDict, TypeVar
 import httpx
 from django.conf import settings
 
-from storefront.request_ids import REQUEST_ID_HEADER, current_request_id
+from storefront.request_ids import (
+    FORWARDED_FOR_HEADER,
+    REQUEST_ID_HEADER,
+    current_client_address,
+    current_request_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +317,11 @@ class ApiClient:
         headers: Mapping[str, str] | None,
         authenticated: bool,
     ) -> httpx.Response:
-        sent = {REQUEST_ID_HEADER: current_request_id.get()} if current_request_id.get() else {}
+        context = {
+            REQUEST_ID_HEADER: current_request_id.get(),
+            FORWARDED_FOR_HEADER: current_client_address.get(),
+        }
+        sent = {name: value for name, value in context.items() if value}
         sent.update(headers or {})
         if authenticated and self.tokens is not None:
             sent["Authorization"] = f"Bearer {self.tokens.access}"

@@ -1,5 +1,10 @@
-"""The request id of the request being served: taken from `X-Request-ID` when well formed
-(the gateway sets one), made here otherwise, forwarded on every API call and returned."""
+"""Who the request being served is for, forwarded on every API call it makes.
+
+Its id: `X-Request-ID` when well formed (the gateway sets one), made here otherwise, and
+returned. Its client's address: the one the gateway, the one proxy the storefront trusts,
+appended to `X-Forwarded-For` (else the peer's), so that the services' throttles count each
+shopper, not the storefront.
+"""
 
 import contextvars
 import re
@@ -10,10 +15,16 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
+from service_platform.middleware import REQUEST_ID_PATTERN
+
 REQUEST_ID_HEADER = "X-Request-ID"
-_WELL_FORMED = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+FORWARDED_FOR_HEADER = "X-Forwarded-For"
+_WELL_FORMED = re.compile(f"^{REQUEST_ID_PATTERN}$")
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
     "storefront_request_id", default=""
+)
+current_client_address: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "storefront_client_address", default=""
 )
 
 
@@ -24,12 +35,20 @@ def request_id_of(raw: str | None) -> str:
     return uuid.uuid4().hex
 
 
+def client_address_of(request: HttpRequest) -> str:
+    """The address the gateway saw: the last `X-Forwarded-For` entry, else the peer's."""
+    forwarded = request.headers.get(FORWARDED_FOR_HEADER, "")
+    last = forwarded.rsplit(",", 1)[-1].strip()
+    return last or request.META.get("REMOTE_ADDR", "")
+
+
 def request_id_middleware(get_response: Callable[[HttpRequest], Any]) -> Callable[..., Any]:
-    """Bind the request id for the API client, and return it in the response."""
+    """Bind the request id and client address for the API client; return the id."""
 
     def bind(request: HttpRequest) -> str:
         request_id = request_id_of(request.headers.get(REQUEST_ID_HEADER))
         current_request_id.set(request_id)
+        current_client_address.set(client_address_of(request))
         return request_id
 
     if iscoroutinefunction(get_response):

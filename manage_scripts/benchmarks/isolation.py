@@ -1,7 +1,7 @@
 """The bench's own databases, Redis databases, ports and Kafka namespaces.
 
 Nothing here touches a developer's stack or a test run: databases `bench_*`, Redis
-databases 4 and 5, ports 28000-28003 (gateway, order, inventory, storefront; second
+databases 4, 5 and 8, ports 28000-28003 (gateway, order, inventory, storefront; second
 instances 10 above), run directory `.run/bench-stack`, and Kafka names under
 `bench-<run id>` (deleted again at the end).
 """
@@ -45,7 +45,7 @@ class BenchEnv:
             redis_base=env.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379"),
             kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
             databases={"order": "bench_order_service", "inventory": "bench_inventory_service"},
-            redis_dbs={"order": 4, "inventory": 5},
+            redis_dbs={"order": 4, "inventory": 5, "storefront": 8},
             ports={"order": 28001, "inventory": 28002, "gateway": 28000, "storefront": 28003},
             stack_run_dir=ROOT / ".run" / "bench-stack",
             tmp_dir=tmp,
@@ -132,7 +132,7 @@ class BenchEnv:
     def redis_flush(self) -> None:
         import redis
 
-        for service in SERVICES:
+        for service in self.redis_dbs:
             redis.Redis.from_url(self.redis_url(service)).flushdb()
 
     def kafka_cleanup(self) -> dict[str, int]:

@@ -51,6 +51,7 @@ class BenchStack:
                 "INVENTORY_DATABASE_URL": self.bench.database_url("inventory"),
                 "ORDER_CELERY_BROKER_URL": self.bench.redis_url("order"),
                 "INVENTORY_CELERY_BROKER_URL": self.bench.redis_url("inventory"),
+                "STOREFRONT_REDIS_URL": self.bench.redis_url("storefront"),
                 "ORDER_PORT": str(self.bench.ports["order"]),
                 "INVENTORY_PORT": str(self.bench.ports["inventory"]),
                 "GATEWAY_PORT": str(self.bench.ports["gateway"]),

@@ -96,7 +96,7 @@ class StackConfig:
                     (STOREFRONT, "storefront"),
                 ]
             },
-            storefront_redis_url=env.get("STOREFRONT_REDIS_URL", "redis://127.0.0.1:6379/4"),
+            storefront_redis_url=env.get("STOREFRONT_REDIS_URL", "redis://127.0.0.1:6379/6"),
         )
 
     def instance_ports(self, service: str) -> list[int]:

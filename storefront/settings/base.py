@@ -62,7 +62,7 @@ TEMPLATES = [
     },
 ]
 
-STOREFRONT_REDIS_URL = env.str("STOREFRONT_REDIS_URL", default="redis://127.0.0.1:6379/4")
+STOREFRONT_REDIS_URL = env.str("STOREFRONT_REDIS_URL", default="redis://127.0.0.1:6379/6")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

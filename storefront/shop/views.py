@@ -1,6 +1,7 @@
 """Customer pages: each view reads its form, calls the API client, and renders; an API
 failure becomes a message a person understands, never a blank page."""
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -104,7 +105,7 @@ def _cart_rows(request: HttpRequest) -> tuple[list[dict[str, Any]], str]:
     cart = cart_of(request)
     api = api_for(request)
     rows = []
-    total = 0.0
+    total = Decimal(0)
     for sku, quantity in sorted(cart.lines.items()):
         try:
             product: Product = api.product_get(sku=sku)
@@ -112,7 +113,7 @@ def _cart_rows(request: HttpRequest) -> tuple[list[dict[str, Any]], str]:
             cart.set(sku, 0)
             messages.info(request, f"{sku} is no longer sold and left your cart.")
             continue
-        subtotal = float(product["unit_price"]) * quantity
+        subtotal = Decimal(product["unit_price"]) * quantity
         total += subtotal
         rows.append({"product": product, "quantity": quantity, "subtotal": f"{subtotal:.2f}"})
     return rows, f"{total:.2f}"

@@ -19,7 +19,7 @@ REDIS = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379")
 ORDER_PORT = int(os.environ.get("E2E_ORDER_PORT", "18001"))
 REDIS_DBS = os.environ.get("E2E_REDIS_DBS", "2,3").split(",")
 # The storefront's sessions and order streams.
-STOREFRONT_REDIS_DB = os.environ.get("E2E_STOREFRONT_REDIS_DB", "5")
+STOREFRONT_REDIS_DB = os.environ.get("E2E_STOREFRONT_REDIS_DB", "7")
 USER, PASSWORD = "e2e", "e2e-password"
 GATEWAY_RATE_LIMIT = 1000
 

@@ -57,6 +57,7 @@ def stack():
         "INVENTORY_PORT": str(ORDER_PORT + 1),
         "GATEWAY_PORT": str(ORDER_PORT - 1),
         "STOREFRONT_PORT": str(ORDER_PORT + 2),
+        "STOREFRONT_REDIS_URL": f"{REDIS}/{os.environ.get('E2E_STOREFRONT_REDIS_DB', '7')}",
         "WEB_INSTANCES": "1",
         "WEB_WORKERS": "2",
         # Longer than any test waits for quiet: the settle task must not repair a lost event.

@@ -46,6 +46,7 @@ def _stack_env(databases: dict[str, str], name: str) -> dict[str, str]:
         "INVENTORY_PORT": str(ORDER_PORT + 1),
         "GATEWAY_PORT": str(ORDER_PORT - 1),
         "STOREFRONT_PORT": str(ORDER_PORT + 2),
+        "STOREFRONT_REDIS_URL": f"{REDIS}/{os.environ.get('E2E_STOREFRONT_REDIS_DB', '7')}",
         "WEB_INSTANCES": "1",
         "WEB_WORKERS": "1",
         "KAFKA_NAMESPACE": f"launcher-{uuid.uuid4().hex[:8]}.",

@@ -13,7 +13,7 @@ from storefront.api_client import (
     ApiUnavailable,
     Tokens,
 )
-from storefront.request_ids import current_request_id
+from storefront.request_ids import client_address_of, current_client_address, current_request_id
 
 
 def client_answering(handler, **kwargs) -> ApiClient:
@@ -136,13 +136,25 @@ def test_the_request_id_and_the_idempotency_key_go_along():
         return httpx.Response(201, json={"id": "o-1"})
 
     token = current_request_id.set("req-123")
+    address = current_client_address.set("203.0.113.9")
     try:
         client_answering(answer, tokens=Tokens(access="a", refresh="r")).order_create(
             lines=[{"sku": "A-1", "quantity": 1}], shipping_address="x", idempotency_key="key-1"
         )
     finally:
         current_request_id.reset(token)
+        current_client_address.reset(address)
 
     assert headers["x-request-id"] == "req-123"
+    assert headers["x-forwarded-for"] == "203.0.113.9"
     assert headers["idempotency-key"] == "key-1"
     assert headers["authorization"] == "Bearer a"
+
+
+def test_the_client_address_is_the_one_the_gateway_saw(rf):
+    # The gateway appends the address it saw to whatever the client sent.
+    behind_gateway = rf.get("/", HTTP_X_FORWARDED_FOR="10.9.9.9, 203.0.113.9")
+    direct = rf.get("/", REMOTE_ADDR="198.51.100.4")
+
+    assert client_address_of(behind_gateway) == "203.0.113.9"
+    assert client_address_of(direct) == "198.51.100.4"
