@@ -436,6 +436,32 @@ def markdown(report: dict[str, Any]) -> str:
         if overhead["failures"]:
             out.append(f"Failed requests: {overhead['failures']}\n")
 
+    push = figures.get("push_latency")
+    if push:
+        out.append("## 7. Live order status: from the Kafka event to the browser's stream\n")
+        out.append(
+            f"{push['orders']} orders at {push['rate_per_s']:g}/s, each followed on its"
+            " storefront stream as the order page's EventSource follows it; the latency runs"
+            " from the `cancelling` event's Kafka timestamp to its arrival on the stream.\n"
+        )
+        latency = push["push_latency"]
+        out.append(
+            _table(
+                ["pushed", "failed", "p50 ms", "p99 ms", "max ms"],
+                [
+                    [
+                        push["pushed"],
+                        push["failed"],
+                        _fmt(latency.get("p50_ms")),
+                        _fmt(latency.get("p99_ms")),
+                        _fmt(latency.get("max_ms")),
+                    ]
+                ],
+            )
+        )
+        if push["first_failure"]:
+            out.append(f"First failure: `{push['first_failure']}`\n")
+
     out.append("## Bottlenecks (profiles)\n")
     for line in report.get("bottleneck_notes", []):
         out.append(f"- {line}")

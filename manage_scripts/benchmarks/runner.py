@@ -9,6 +9,7 @@ figures 4-5 start a stack of their own through `manage_scripts.stack`.
 """
 
 import argparse
+import asyncio
 import datetime
 import os
 import shlex
@@ -25,6 +26,7 @@ from manage_scripts.benchmarks import (
     end_to_end,
     flash_sale,
     gateway,
+    push_latency,
     machine,
     raw_kafka,
     relay,
@@ -37,7 +39,7 @@ from manage_scripts.benchmarks.stack import BenchStack
 from manage_scripts.benchmarks.stats import latency_summary
 from manage_scripts.stack.config import ROOT
 
-FIGURES = ("auth", "relay", "consumer", "e2e", "flash", "gateway")
+FIGURES = ("auth", "relay", "consumer", "e2e", "flash", "gateway", "push")
 
 PLANS: dict[str, dict[str, Any]] = {
     "full": {
@@ -63,6 +65,8 @@ PLANS: dict[str, dict[str, Any]] = {
         "flash_time_limit_s": 60,
         "gateway_requests": 1_000,
         "gateway_rate": 20,
+        "push_rate": 50,
+        "push_duration_s": 20,
         "quiet_wait_s": 60,
         "e2e_repeat_backlog_wait_s": 120,
     },
@@ -89,6 +93,8 @@ PLANS: dict[str, dict[str, Any]] = {
         "flash_time_limit_s": 60,
         "gateway_requests": 100,
         "gateway_rate": 20,
+        "push_rate": 50,
+        "push_duration_s": 4,
         "quiet_wait_s": 10,
         "e2e_repeat_backlog_wait_s": 30,
     },
@@ -221,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             _figure(result, "relay", lambda: _relay(bench, plan, profile, result))
         if "consumer" in only:
             _figure(result, "consumer_apply", lambda: _consumer(bench, plan, profile, result))
-        if only & {"e2e", "flash", "gateway"}:
+        if only & {"e2e", "flash", "gateway", "push"}:
             stack = BenchStack(bench, bench.namespace())
             try:
                 print("[bench] starting the stack (manage_scripts.stack)", flush=True)
@@ -233,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
                     _figure(result, "flash_sale", lambda: flash_sale.run(stack, plan))
                 if "gateway" in only:
                     _figure(result, "gateway_overhead", lambda: gateway.run(stack, plan))
+                if "push" in only:
+                    _figure(result, "push_latency", lambda: _push(stack, plan))
             except Exception:  # noqa: BLE001 - reported, and the stack is still stopped
                 result["errors"]["stack"] = traceback.format_exc()
                 print(result["errors"]["stack"], file=sys.stderr, flush=True)
@@ -319,6 +327,21 @@ def _e2e(
     for name, p in figure.pop("profiles").items():
         result["profiles"][f"end to end: {name} at {p['rate']}/s"] = p
     return figure
+
+
+def _push(stack: BenchStack, plan: dict[str, Any]) -> dict[str, Any]:
+    ports = stack.bench.ports
+    args = argparse.Namespace(
+        rate=plan["push_rate"],
+        duration=plan["push_duration_s"],
+        timeout=60.0,
+        order_url=f"http://127.0.0.1:{ports['order']}",
+        inventory_url=f"http://127.0.0.1:{ports['inventory']}",
+        storefront_url=f"http://127.0.0.1:{ports['storefront']}",
+        staff=stack.username,
+        staff_password=stack.password,
+    )
+    return asyncio.run(push_latency.run(args))
 
 
 def _bottleneck_notes(result: dict[str, Any]) -> list[str]:
