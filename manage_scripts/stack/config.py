@@ -67,7 +67,10 @@ class StackConfig:
             ports={
                 "order": int(env.get("ORDER_PORT", "8001")),
                 "inventory": int(env.get("INVENTORY_PORT", "8002")),
-                STOREFRONT: int(env.get("STOREFRONT_PORT", "8003")),
+                # Beside the services by default, so that stacks on other ports never meet.
+                STOREFRONT: int(
+                    env.get("STOREFRONT_PORT") or int(env.get("ORDER_PORT", "8001")) + 2
+                ),
             },
             web_instances=int(env.get("WEB_INSTANCES") or 2),
             # Sync workers spend much of a request waiting on PostgreSQL: two per core keep

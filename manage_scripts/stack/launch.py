@@ -60,10 +60,14 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
         services_setup(config, demo=demo and not infra_only)
         admin_file = kafka_admin_files(config)
         if apps:
-            supervisor.start_group("apps")
+            # The services first: the storefront calls them, and Django processes that all
+            # boot at once on a small machine keep each other from answering in time.
+            storefront = [p for p in apps if p.name.startswith(STOREFRONT)]
+            supervisor.start_programs([p for p in apps if p not in storefront])
             for service in SERVICES:
                 ready = functools.partial(http_ready, config.ports[service])
                 wait_until(f"{service} web", ready, timeout=60)
+            supervisor.start_programs(storefront)
             for n, port in enumerate(config.instance_ports(STOREFRONT), start=1):
                 ready = functools.partial(http_ready, port, "/health/ready")
                 wait_until(f"storefront web {n}", ready, timeout=60)

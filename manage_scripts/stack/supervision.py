@@ -130,6 +130,12 @@ class Supervisor:
         if result.returncode != 0:
             raise StackError(f"could not start {group}: {result.stdout.strip()}")
 
+    def start_programs(self, programs: list[Program]) -> None:
+        names = [f"{program.group}:{program.name}" for program in programs]
+        result = supervisorctl(self.conf, "start", *names)
+        if result.returncode != 0:
+            raise StackError(f"could not start {', '.join(names)}: {result.stdout.strip()}")
+
     def wait(self) -> int:
         assert self.process is not None
         return self.process.wait()

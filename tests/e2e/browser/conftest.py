@@ -38,7 +38,7 @@ def artifacts_dir() -> Path:
 @pytest.fixture
 def expected_console_errors() -> list[re.Pattern[str]]:
     """Console errors a test causes on purpose (the browser's own report of a server it
-    killed); anything else fails the test."""
+    killed), matched against "<text> (<url>)"; anything else fails the test."""
     return []
 
 
@@ -47,10 +47,9 @@ def console_errors_fail_the_test(page: Page, expected_console_errors):
     errors: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not any(
-            pattern.search(message.text) for pattern in expected_console_errors
-        ):
-            errors.append(f"console error: {message.text} ({message.location.get('url', '')})")
+        said = f"{message.text} ({message.location.get('url', '')})"
+        if message.type == "error" and not any(p.search(said) for p in expected_console_errors):
+            errors.append(f"console error: {said}")
 
     def on_page_error(error: Error) -> None:
         errors.append(f"page error: {error}")
