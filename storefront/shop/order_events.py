@@ -33,6 +33,8 @@ class OrderStreamEntry:
     status: str
     reason: str
     occurred_at: str
+    # The Kafka message's timestamp (ms since the epoch): where the push latency runs from.
+    published_at: str = ""
 
     def fields(self) -> dict[str, str]:
         return {
@@ -40,6 +42,7 @@ class OrderStreamEntry:
             "status": self.status,
             "reason": self.reason,
             "occurred_at": self.occurred_at,
+            "published_at": self.published_at,
         }
 
     @classmethod
@@ -50,6 +53,7 @@ class OrderStreamEntry:
             status=fields.get("status", ""),
             reason=fields.get("reason", ""),
             occurred_at=fields.get("occurred_at", ""),
+            published_at=fields.get("published_at", ""),
         )
 
     def sse_data(self, *, total_amount: str | None) -> str:
@@ -60,12 +64,15 @@ class OrderStreamEntry:
                 "reason": self.reason,
                 "total_amount": total_amount,
                 "occurred_at": self.occurred_at,
+                "published_at": self.published_at,
             },
             separators=(",", ":"),
         )
 
 
-def stream_entry_of(raw: bytes | None) -> OrderStreamEntry | None:
+def stream_entry_of(
+    raw: bytes | None, *, published_at_ms: int | None = None
+) -> OrderStreamEntry | None:
     """The entry an order-events message adds to its order's stream; None for events that
     change no status the page shows, and for messages that cannot be read (logged)."""
     try:
@@ -92,6 +99,7 @@ def stream_entry_of(raw: bytes | None) -> OrderStreamEntry | None:
         status=status,
         reason=reason,
         occurred_at=envelope.occurred_at.isoformat(),
+        published_at=str(published_at_ms) if published_at_ms else "",
     )
 
 

@@ -91,8 +91,9 @@ async def order_events(api: ApiClient, order_id: str, position: str) -> AsyncIte
 async def _total_amount(
     api: ApiClient, order_id: str, entries: list[OrderStreamEntry]
 ) -> str | None:
-    """The order's total once it is priced (confirmed or later); the events carry none."""
-    if all(entry.status == "pending" for entry in entries):
+    """The order's total when it is confirmed (the events carry none); later statuses keep
+    the total the page shows already, so they cost no API call."""
+    if not any(entry.status == "confirmed" for entry in entries):
         return None
     try:
         order = await sync_to_async(api.order_get, thread_sensitive=False)(order_id=order_id)

@@ -33,18 +33,20 @@ def test_a_created_order_is_pending():
     assert (entry.order_id, entry.status, entry.reason) == (str(ORDER_ID), "pending", "")
 
 
-def test_a_status_change_carries_the_new_status_and_its_reason():
+def test_a_status_change_carries_the_new_status_its_reason_and_when_kafka_got_it():
     entry = stream_entry_of(
         raw(
             "OrderStatusChangedIntegrationEvent",
             old_status="pending",
             new_status="rejected",
             reason="Insufficient stock for A-1",
-        )
+        ),
+        published_at_ms=1_733_230_000_123,
     )
 
     assert entry is not None
     assert (entry.status, entry.reason) == ("rejected", "Insufficient stock for A-1")
+    assert entry.published_at == "1733230000123"
     assert order_stream_key(entry.order_id) == f"storefront:order:{ORDER_ID}"
 
 
@@ -72,14 +74,15 @@ def test_an_entry_survives_the_round_trip_through_redis_fields():
         "reason": "",
         "total_amount": "37.50",
         "occurred_at": entry.occurred_at,
+        "published_at": "",
     }
 
 
 def test_both_redis_reply_shapes_are_read():
-    fields = OrderStreamEntry("o", "e", "shipped", "", "t").fields()
+    fields = OrderStreamEntry("o", "e", "shipped", "", "t", "5").fields()
 
     resp2 = read_entries("o", [["k", [("1-0", fields)]]])
     resp3 = read_entries("o", {"k": [[("1-0", fields)]]})
 
-    assert resp2 == resp3 == [("1-0", OrderStreamEntry("o", "e", "shipped", "", "t"))]
+    assert resp2 == resp3 == [("1-0", OrderStreamEntry("o", "e", "shipped", "", "t", "5"))]
     assert read_entries("o", []) == read_entries("o", None) == []

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis
-from confluent_kafka import Message
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -52,6 +52,13 @@ def stream_entries_append(client: redis.Redis, entries: list[OrderStreamEntry]) 
     pipe.execute()
 
 
+def message_entry(message: Message) -> OrderStreamEntry | None:
+    kind, timestamp_ms = message.timestamp()
+    return stream_entry_of(
+        message.value(), published_at_ms=timestamp_ms if kind != TIMESTAMP_NOT_AVAILABLE else None
+    )
+
+
 class Command(BaseCommand):
     help = "Consume order-events into each order's Redis stream for the live order page."
 
@@ -60,7 +67,7 @@ class Command(BaseCommand):
         client = redis.Redis.from_url(settings.STOREFRONT_REDIS_URL)
 
         def process_batch(messages: list[Message]) -> None:
-            entries = [e for e in (stream_entry_of(m.value()) for m in messages) if e]
+            entries = [e for e in map(message_entry, messages) if e]
             try:
                 if entries:
                     stream_entries_append(client, entries)
