@@ -12,15 +12,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from opentelemetry.trace import SpanKind
 
-from shared_events.headers import TRACEPARENT
+from shared_events.headers import REQUEST_ID_PATTERN, TRACEPARENT
 from shared_events.observability.logging import log_context_bind, log_context_clear
 from shared_events.observability.tracing import current_traceparent, span_from, tracing_enabled
 
 QUIET_PATHS = ("/health/", "/metrics", "/static/")
 
-# A request id the services keep (the gateway's template checks the same pattern): short
-# enough for a log line and an outbox column, nothing a log reader would misread.
-REQUEST_ID_PATTERN = r"[A-Za-z0-9._-]{1,64}"
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
 

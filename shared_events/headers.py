@@ -19,6 +19,10 @@ TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 # X-Request-ID of the HTTP request that wrote the event (only on events a request caused).
 REQUEST_ID = "request_id"
+# A request id the services and the storefront keep (the gateway's configuration checks the
+# same pattern): short enough for a log line and an outbox column, nothing a log reader
+# would misread.
+REQUEST_ID_PATTERN = r"[A-Za-z0-9._-]{1,64}"
 
 # Why and where a consumer gave up on a message, on its copy in `<topic>.dlq`.
 DEAD_LETTER_PREFIX = "dlq."

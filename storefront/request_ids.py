@@ -15,7 +15,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from service_platform.middleware import REQUEST_ID_PATTERN
+from shared_events.headers import REQUEST_ID_PATTERN
 
 REQUEST_ID_HEADER = "X-Request-ID"
 FORWARDED_FOR_HEADER = "X-Forwarded-For"

@@ -16,7 +16,7 @@ from manage_scripts.stack.gateway import (
     gateway_env,
     gateway_server_states,
 )
-from service_platform.middleware import REQUEST_ID_PATTERN
+from shared_events.headers import REQUEST_ID_PATTERN
 
 
 def _config(**env: str) -> StackConfig:
