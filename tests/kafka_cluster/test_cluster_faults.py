@@ -185,9 +185,12 @@ def test_a_broker_certificate_not_signed_by_the_trusted_ca_is_refused(stack, cap
 
 
 def test_granted_users_get_exactly_their_acls_and_a_monitor_writes_nothing(stack):
-    # given two new users, granted by the operator's command as compose's setup grants them
+    # given two new users, granted by the operator's command as compose's setup grants them,
+    # in a namespace of this test's own (its messages must not reach the stack's consumers)
     suffix = uuid.uuid4().hex[:6]
     service_user, monitor = f"order-{suffix}", f"monitor-{suffix}"
+    namespace = f"granted-{suffix}."
+    topics_ensure(stack.kafka, all_topics(namespace=namespace))
     admin = AdminClient(stack.kafka.client_config())
     upserts = [
         UserScramCredentialUpsertion(
@@ -200,14 +203,19 @@ def test_granted_users_get_exactly_their_acls_and_a_monitor_writes_nothing(stack
     subprocess.run(
         [sys.executable, str(ROOT / "order_service" / "manage.py"), "grant_kafka_acls",
          "--service", f"order={service_user}", "--monitor", monitor],
-        env={**os.environ, **stack.env, "DJANGO_SETTINGS_MODULE": "order_service.settings.dev"},
+        env={
+            **os.environ,
+            **stack.env,
+            "DJANGO_SETTINGS_MODULE": "order_service.settings.dev",
+            "KAFKA_NAMESPACE": namespace,
+        },
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
 
     def as_user(user: str) -> KafkaSettings:
         return dataclasses.replace(stack.kafka, sasl_username=user, sasl_password=f"pw-{user}")
 
-    own, other = stack.topic("order-events"), stack.topic("inventory-events")
+    own, other = f"{namespace}order-events", f"{namespace}inventory-events"
     # then the service's user writes its own topic and not the other's ...
     assert _send(as_user(service_user), own) == ""
     assert "Topic authorization failed" in _send(as_user(service_user), other)
@@ -237,7 +245,13 @@ def test_a_client_certificate_from_the_ca_names_its_principal_and_another_cas_is
     caplog.set_level(logging.ERROR, logger="shared_events.kafka.config")
     ca = Path(stack.kafka.ssl_ca_location)
     mutual_tls = ",".join(f"127.0.0.1:{port + 200}" for port in CLIENT_PORTS)
-    own, other = stack.topic("order-events"), stack.topic("inventory-events")
+    # in a namespace of this test's own, where User:order-service has the order service's ACLs
+    namespace = f"mtls-{uuid.uuid4().hex[:6]}."
+    topics_ensure(stack.kafka, all_topics(namespace=namespace))
+    acls_grant(
+        stack.kafka, service_acls("order", principal="User:order-service", namespace=namespace)
+    )
+    own, other = f"{namespace}order-events", f"{namespace}inventory-events"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         certificate_authority_create(folder / "rogue.key", folder / "rogue.crt", "another CA")
