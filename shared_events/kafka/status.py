@@ -1,6 +1,7 @@
 """What `kafka-consumer-groups --describe` shows, read from the broker: topics, groups, lag."""
 
 import dataclasses
+import time
 from collections.abc import Iterable
 
 from confluent_kafka import (
@@ -154,13 +155,39 @@ def cluster_status(
     )
 
 
+# A partition just created, or whose leader is moving, answers with one of these for a
+# moment; the admin client reports them without the retriable flag.
+_LEADER_MOVING = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+    }
+)
+
+
 def _offsets(
     admin: AdminClient, partitions: list[TopicPartition], spec: OffsetSpec, timeout: float
 ) -> dict[tuple[str, int], int]:
-    if not partitions:
-        return {}
-    futures = admin.list_offsets(dict.fromkeys(partitions, spec), request_timeout=timeout)
-    return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+    """The offset `spec` names for each partition, asking again while a leader is moving."""
+    deadline = time.monotonic() + timeout
+    offsets: dict[tuple[str, int], int] = {}
+    pending = partitions
+    while pending:
+        futures = admin.list_offsets(dict.fromkeys(pending, spec), request_timeout=timeout)
+        pending = []
+        for tp, future in futures.items():
+            try:
+                offsets[(tp.topic, tp.partition)] = future.result().offset
+            except KafkaException as exc:
+                error = exc.args[0]
+                moving = error.retriable() or error.code() in _LEADER_MOVING
+                if not moving or time.monotonic() > deadline:
+                    raise
+                pending.append(tp)
+        if pending:
+            time.sleep(0.1)
+    return offsets
 
 
 def _group_status(

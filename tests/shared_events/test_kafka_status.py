@@ -2,13 +2,16 @@
 
 import json
 import uuid
+from concurrent.futures import Future
+from types import SimpleNamespace
 
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import OffsetSpec
 from django.core.management import call_command
 
 from shared_events.kafka.admin import topics_ensure
-from shared_events.kafka.status import cluster_status
+from shared_events.kafka.status import _offsets, cluster_status
 from tests.support.kafka import produce_raw
 
 pytestmark = pytest.mark.kafka
@@ -75,3 +78,48 @@ def test_command_prints_json_for_machines_and_a_table_for_people(kafka_settings,
     assert "LEADER" in text and "ISR" in text and "total lag" in text
     assert f"{kafka_settings.namespace}order-events" in text
     assert f"GROUP {kafka_settings.namespace}order-service" in text
+
+
+class _LeaderMovingOnce:
+    """An admin client whose first answer for each partition is NOT_LEADER_FOR_PARTITION."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[TopicPartition]] = []
+
+    def list_offsets(self, requests, request_timeout):
+        self.asked.append(list(requests))
+        futures = {}
+        for tp in requests:
+            future: Future = Future()
+            if len(self.asked) == 1:
+                future.set_exception(
+                    KafkaException(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION))
+                )
+            else:
+                future.set_result(SimpleNamespace(offset=7))
+            futures[tp] = future
+        return futures
+
+
+def test_offsets_are_asked_again_while_a_leader_moves():
+    admin = _LeaderMovingOnce()
+    partitions = [TopicPartition("orders", 0), TopicPartition("orders", 1)]
+
+    offsets = _offsets(admin, partitions, OffsetSpec.latest(), timeout=5)
+
+    assert offsets == {("orders", 0): 7, ("orders", 1): 7}
+    assert len(admin.asked) == 2
+
+
+def test_an_error_that_is_not_a_moving_leader_is_raised_at_once():
+    class Refusing(_LeaderMovingOnce):
+        def list_offsets(self, requests, request_timeout):
+            self.asked.append(list(requests))
+            future: Future = Future()
+            future.set_exception(KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED)))
+            return dict.fromkeys(requests, future)
+
+    admin = Refusing()
+    with pytest.raises(KafkaException):
+        _offsets(admin, [TopicPartition("orders", 0)], OffsetSpec.latest(), timeout=5)
+    assert len(admin.asked) == 1
