@@ -26,11 +26,13 @@ import httpx
 from manage_scripts.benchmarks.stats import latency_summary
 
 PRICE = "1.00"
+# Each order's stream stands for one browser's connection, all open at once: no pool cap.
+UNPOOLED = httpx.Limits(max_connections=None, max_keepalive_connections=200)
 
 
 async def storefront_session(storefront: str, username: str, password: str) -> httpx.AsyncClient:
     """A client signed in to the storefront (its session cookie, as a browser holds it)."""
-    client = httpx.AsyncClient(base_url=storefront, timeout=30)
+    client = httpx.AsyncClient(base_url=storefront, timeout=30, limits=UNPOOLED)
     page = await client.get("/accounts/login/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     assert token, "no CSRF token on the login page"
@@ -78,22 +80,23 @@ async def cancel_push(
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    api = httpx.AsyncClient(base_url=args.order_url, timeout=30)
+    api = httpx.AsyncClient(base_url=args.order_url, timeout=30, limits=UNPOOLED)
     staff = await api.post(
         "/api/auth/token/", json={"username": args.staff, "password": args.staff_password}
     )
     staff.raise_for_status()
     sku = f"PUSH-{uuid.uuid4().hex[:8].upper()}"
-    created = await httpx.AsyncClient(timeout=30).post(
-        f"{args.inventory_url}/api/products/",
-        json={
-            "sku": sku,
-            "name": "push bench",
-            "unit_price": PRICE,
-            "available_quantity": 10_000_000,
-        },
-        headers={"Authorization": f"Bearer {staff.json()['access']}"},
-    )
+    async with httpx.AsyncClient(timeout=30) as inventory:
+        created = await inventory.post(
+            f"{args.inventory_url}/api/products/",
+            json={
+                "sku": sku,
+                "name": "push bench",
+                "unit_price": PRICE,
+                "available_quantity": 10_000_000,
+            },
+            headers={"Authorization": f"Bearer {staff.json()['access']}"},
+        )
     created.raise_for_status()
     username, password = f"push-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
     (
