@@ -1,4 +1,5 @@
-"""The command line: `python -m manage_scripts.stack [--infra-only] [--no-demo] [-- command]`."""
+"""The command line: `python -m manage_scripts.stack [--infra-only] [--no-demo] [--no-storefront]
+[-- command]`."""
 
 import argparse
 
@@ -19,6 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-demo", action="store_true", help="skip demo products and user")
     parser.add_argument(
+        "--no-storefront",
+        action="store_true",
+        help="the services and the gateway's API only, without the storefront's processes",
+    )
+    parser.add_argument(
         "then",
         nargs=argparse.REMAINDER,
         help="after `--`: run this command once ready, then stop everything",
@@ -26,5 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     then = args.then[1:] if args.then[:1] == ["--"] else args.then
     return stack_run(
-        StackConfig.from_env(), infra_only=args.infra_only, demo=not args.no_demo, then=then
+        StackConfig.from_env(),
+        infra_only=args.infra_only,
+        demo=not args.no_demo,
+        storefront=not args.no_storefront,
+        then=then,
     )

@@ -30,8 +30,13 @@ from manage_scripts.stack.supervision import Supervisor, die_with_parent, superv
 from service_platform.signing_keys import key_pair_files_ensure
 
 
-def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[str]) -> int:
-    """Start what is missing, set the services up, then run `then` or wait for a signal."""
+def stack_run(
+    config: StackConfig, *, infra_only: bool, demo: bool, then: list[str], storefront: bool = True
+) -> int:
+    """Start what is missing, set the services up, then run `then` or wait for a signal.
+
+    Without `storefront`, the gateway serves the APIs alone (its other paths answer 503).
+    """
     config.run_dir.mkdir(parents=True, exist_ok=True)
     config.ready_file.unlink(missing_ok=True)
     key_pair_files_ensure(config.signing_keys.private.parent)
@@ -48,7 +53,7 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
     signal.signal(signal.SIGINT, on_signal)
     try:
         infra = infra_programs(config)
-        apps = [] if infra_only else [*app_programs(config), gateway_program(config)]
+        apps = [] if infra_only else stack_apps(config, storefront=storefront)
         supervisor = Supervisor(config, supervisord_conf(config, infra + apps))
         supervisor.start()
         pg_url = next(iter(config.database_urls.values()))
@@ -63,16 +68,17 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
         if apps:
             # The services first: the storefront calls them, and Django processes that all
             # boot at once on a small machine keep each other from answering in time.
-            storefront = [p for p in apps if p.name.startswith(STOREFRONT)]
-            supervisor.start_programs([p for p in apps if p not in storefront])
+            storefront_apps = [p for p in apps if p.name.startswith(STOREFRONT)]
+            supervisor.start_programs([p for p in apps if p not in storefront_apps])
             for service in SERVICES:
                 for n, port in enumerate(config.instance_ports(service), start=1):
                     ready = functools.partial(http_ready, port)
                     wait_until(f"{service} web {n}", ready, timeout=120)
-            supervisor.start_programs(storefront)
-            for n, port in enumerate(config.instance_ports(STOREFRONT), start=1):
-                ready = functools.partial(http_ready, port, "/health/ready")
-                wait_until(f"storefront web {n}", ready, timeout=120)
+            if storefront_apps:
+                supervisor.start_programs(storefront_apps)
+                for n, port in enumerate(config.instance_ports(STOREFRONT), start=1):
+                    ready = functools.partial(http_ready, port, "/health/ready")
+                    wait_until(f"storefront web {n}", ready, timeout=120)
             supervisor.start_group("gateway")
             # Every instance of both services in rotation (the storefront's are not waited for).
             wait_until("the gateway", lambda: gateway_ready(config), timeout=30)
@@ -105,6 +111,12 @@ def stack_run(config: StackConfig, *, infra_only: bool, demo: bool, then: list[s
             supervisor.stop()
 
 
+def stack_apps(config: StackConfig, *, storefront: bool) -> list[Program]:
+    """The services' processes and the gateway, with the storefront's or without."""
+    apps = [*app_programs(config), gateway_program(config)]
+    return apps if storefront else [p for p in apps if not p.name.startswith(STOREFRONT)]
+
+
 def metrics_dirs_reset(config: StackConfig) -> None:
     """Start each service's multiprocess metrics afresh (files of old processes would count)."""
     for service in SERVICES:
@@ -119,8 +131,10 @@ def summary(config: StackConfig, infra: list[Program], apps: list[Program]) -> s
     password = os.environ.get("DEMO_PASSWORD", "demo")
     admin = config.kafka_run_dir / "admin.properties"
     shape = config.kafka_cluster.shape
+    with_storefront = any(p.name.startswith(STOREFRONT) for p in apps)
+    storefront = f"http://127.0.0.1:{g}/" if with_storefront else "not started (--no-storefront)"
     return f"""
-  Storefront         http://127.0.0.1:{g}/
+  Storefront         {storefront}
   API gateway        http://127.0.0.1:{g}/api/   (docs: http://127.0.0.1:{g}/api/docs/)
   Instances          {config.web_instances} per service; in rotation: http://127.0.0.1:{config.ports["gateway_internal"]}/gateway/stats
   Order Service      http://127.0.0.1:{o}/api/orders/     admin: http://127.0.0.1:{o}/admin/

@@ -67,7 +67,10 @@ def stack():
         env["FAULTS_MUTANT"] = mutant
         print(f"FAULTS_MUTANT={mutant}: the stack's consumers lose events on purpose")
     with running_stack(
-        env=env, namespace=f"faults-{uuid.uuid4().hex[:6]}.", run_dir=ROOT / ".run" / "faults"
+        env=env,
+        namespace=f"faults-{uuid.uuid4().hex[:6]}.",
+        run_dir=ROOT / ".run" / "faults",
+        storefront=False,
     ) as stack:
         yield stack
 

@@ -73,6 +73,7 @@ def stack():
         env=env,
         namespace=f"cluster-{uuid.uuid4().hex[:6]}.",
         run_dir=ROOT / ".run" / f"kafka-cluster-{ORDER_PORT}",
+        storefront=False,
     ) as stack:
         yield stack
 

@@ -16,6 +16,7 @@ from manage_scripts.stack.gateway import (
     gateway_env,
     gateway_server_states,
 )
+from manage_scripts.stack.launch import stack_apps
 from shared_events.headers import REQUEST_ID_PATTERN
 
 
@@ -43,6 +44,17 @@ def test_the_defaults_are_two_instances_behind_port_8000():
     assert config.instance_ports("order") == [8001, 8011]
     assert (config.ports["gateway"], config.ports["gateway_internal"]) == (8000, 8009)
     assert config.gateway_rate_limit >= 100  # a person shopping never meets it
+
+
+def test_without_the_storefront_the_services_and_the_gateway_still_start():
+    config = _config(WEB_INSTANCES="2")
+
+    names = {p.name for p in stack_apps(config, storefront=False)}
+
+    assert {"order-web-2", "inventory-consumer", "gateway"} <= names
+    assert not [n for n in names if n.startswith("storefront")], names
+    whole = {p.name for p in stack_apps(config, storefront=True)}
+    assert {"storefront-web-1", "storefront-web-2", "storefront-consumer"} <= whole
 
 
 @pytest.mark.parametrize(

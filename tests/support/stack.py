@@ -68,10 +68,16 @@ TEST_STACK_ENV = {
 
 
 @contextlib.contextmanager
-def running_stack(*, env: dict[str, str], namespace: str, run_dir: Path) -> Iterator[Stack]:
-    """Start a stack with `env` on top of ours; stop it with SIGTERM after."""
+def running_stack(
+    *, env: dict[str, str], namespace: str, run_dir: Path, storefront: bool = True
+) -> Iterator[Stack]:
+    """Start a stack with `env` on top of ours; stop it with SIGTERM after.
+
+    Suites that never reach the storefront leave it out: fewer processes on a small machine.
+    """
     env = {"KAFKA_NAMESPACE": namespace, "SAGA_RUN_DIR": str(run_dir), **TEST_STACK_ENV, **env}
-    with StackProcess(env) as process:
+    args = () if storefront else ("--no-storefront",)
+    with StackProcess(env, args=args) as process:
         yield Stack(
             order_url=f"http://127.0.0.1:{env['ORDER_PORT']}",
             inventory_url=f"http://127.0.0.1:{env['INVENTORY_PORT']}",
