@@ -347,7 +347,7 @@ def _refusals(log: Path) -> list[str]:
 # --- brokers killed -----------------------------------------------------------------------
 
 
-# Nine restarts of a JVM, each followed by its replicas catching up: minutes, not seconds.
+# Six restarts of a JVM, each followed by its replicas catching up: minutes, not seconds.
 @pytest.mark.timeout(900)
 def test_leaders_killed_rolling_restart_and_controller_killed_under_load(stack, orders, inventory):
     ledger = Ledger(stack)
@@ -356,8 +356,9 @@ def test_leaders_killed_rolling_restart_and_controller_killed_under_load(stack, 
     started = time.monotonic()
     with Load(orders, ledger, skus, rate=5) as load:
         load.wait_until_placed(10)
-        # when the node leading the most partitions is SIGKILLed, five times
-        for _ in range(5):
+        # when the node leading the most partitions is SIGKILLed, twice: the second kill
+        # hits the leaders the first one moved
+        for _ in range(2):
             node = _busiest_leader(stack)
             outage = kill(stack, f"infra:kafka-{node}", timeout=120)
             _node_back(stack, node)
