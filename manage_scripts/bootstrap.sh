@@ -30,8 +30,9 @@ fi
 stamp=".venv/.requirements-$(cat requirements/*.txt | sha256sum | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
   echo "[setup] installing Python packages from $requirements"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r "$requirements"
+  # uv installs the same pinned wheels as pip, many times faster on a fresh machine.
+  .venv/bin/python -m pip install -q "uv==0.13.8"
+  .venv/bin/python -m uv pip install -q --native-tls --python .venv/bin/python -r "$requirements"
   rm -f .venv/.requirements-* && touch "$stamp"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
