@@ -94,10 +94,15 @@ def supervisord_conf(config: StackConfig, programs: list[Program]) -> Path:
         if program.user:
             lines.append(f"user={program.user}")
         sections.append("\n".join(lines) + "\n")
-    for group in ("infra", "apps", "gateway"):
+    # supervisord stops groups one at a time, highest priority first: the gateway stops
+    # taking requests, then the services finish and commit, and only then do their
+    # servers stop under them.
+    for priority, group in ((100, "infra"), (500, "apps"), (900, "gateway")):
         names = [p.name for p in programs if p.group == group]
         if names:
-            sections.append(f"[group:{group}]\nprograms={','.join(names)}\n")
+            sections.append(
+                f"[group:{group}]\nprograms={','.join(names)}\npriority={priority}\n"
+            )
     path = config.supervisord_conf
     path.write_text("\n".join(sections))
     return path

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from manage_scripts.stack.config import ROOT
+from manage_scripts.stack.config import ROOT, StackConfig
 from manage_scripts.stack.launch import StackProcess
 from manage_scripts.stack.probes import wait_until
+from manage_scripts.stack.programs import Program
 from manage_scripts.stack.provision import databases_drop
+from manage_scripts.stack.supervision import Supervisor, supervisorctl, supervisord_conf
 
 PG = os.environ.get("E2E_POSTGRES_URL", "postgres://saga:saga@127.0.0.1:5432")
 REDIS = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379")
@@ -166,3 +168,32 @@ def test_a_killed_owner_leaves_no_supervisor_behind(databases):
         owner.kill()
         owner.wait()
         _survivors_after(processes, timeout=0)
+
+
+def test_the_gateway_stops_first_then_the_services_then_their_servers(tmp_path):
+    # given one program in each group, each noting when SIGTERM reaches it
+    stopped = tmp_path / "stopped"
+    config = StackConfig.from_env({"SAGA_RUN_DIR": str(tmp_path / "run")})
+    config.run_dir.mkdir()
+
+    def noting(name: str, group: str) -> Program:
+        script = f'trap "echo {name} >> {stopped}; exit 0" TERM; while :; do sleep 0.1; done'
+        return Program(name, ["bash", "-c", script], group=group, stopwaitsecs=5)
+
+    programs = [noting("postgres", "infra"), noting("relay", "apps"), noting("haproxy", "gateway")]
+    supervisor = Supervisor(config, supervisord_conf(config, programs))
+    supervisor.start()
+    try:
+        supervisor.start_group("apps")
+        supervisor.start_group("gateway")
+        wait_until(
+            "every program running",
+            lambda: supervisorctl(supervisor.conf, "status").stdout.count("RUNNING") == 3,
+            timeout=30,
+        )
+    finally:
+        # when the supervisor is told to stop
+        supervisor.stop()
+
+    # then the servers stop last, once nothing uses them
+    assert stopped.read_text().split() == ["haproxy", "relay", "postgres"]
