@@ -301,5 +301,36 @@ def test_too_many_requests_from_one_address_get_429_with_retry_after(stack):
     assert limited.status == 429
     assert limited.getheader("Retry-After") == "10"
     assert limited.getheader("X-Request-ID")
+    # and a page of the shop gets a page that says what happened, not JSON
+    client.request("GET", "/")
+    page = client.getresponse()
+    assert page.status == 429
+    assert page.getheader("Content-Type").startswith("text/html")
+    assert "Please wait ten seconds" in page.read().decode()
     # while another address is served as usual
     assert requests.get(f"{stack.gateway_url}/api/products/", timeout=10).status_code == 200
+
+
+def test_with_no_storefront_instance_up_a_shopper_gets_a_page_that_says_so(stack):
+    instances = [f"apps:storefront-web-{n}" for n in (1, 2)]
+    # when every storefront instance is stopped
+    stack.supervise("stop", *instances)
+    try:
+        _until(
+            lambda: all(_states(stack)[f"storefront-{n}"].startswith("DOWN") for n in (1, 2)),
+            timeout=10,
+            what="the stopped storefront instances are still in rotation",
+        )
+        # then a shop page is a 503 page for a person, and the API still answers
+        page = requests.get(f"{stack.gateway_url}/", timeout=10)
+        assert page.status_code == 503
+        assert page.headers["Content-Type"].startswith("text/html")
+        assert "The shop is unavailable" in page.text
+        assert requests.get(f"{stack.gateway_url}/api/products/", timeout=10).status_code == 200
+    finally:
+        stack.supervise("start", *instances)
+        _until(
+            lambda: all(_states(stack)[f"storefront-{n}"] == "UP" for n in (1, 2)),
+            timeout=60,
+            what="the storefront instances are not back in rotation",
+        )
