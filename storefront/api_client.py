@@ -327,7 +327,15 @@ class ApiClient:
             sent["Authorization"] = f"Bearer {self.tokens.access}"
         url = f"{self.base_urls[service]}{path}"
         try:
-            return self.http.request(method, url, json=json, params=params, headers=sent)
+            try:
+                return self.http.request(method, url, json=json, params=params, headers=sent)
+            except httpx.TransportError as exc:
+                # An answer cut mid-way (its instance died after the gateway had begun to
+                # forward it) is past the gateway's retries; a GET is safe to ask once more.
+                if method != "GET" or isinstance(exc, httpx.TimeoutException):
+                    raise
+                logger.warning("%s %s cut off, asking again: %s", method, url, exc)
+                return self.http.request(method, url, json=json, params=params, headers=sent)
         except httpx.HTTPError as exc:
             logger.warning("%s %s failed: %s", method, url, exc)
             raise ApiUnavailable() from exc

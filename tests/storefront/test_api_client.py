@@ -94,6 +94,31 @@ def test_a_network_error_is_unavailable_not_a_crash():
         client_answering(answer).product_get(sku="A-1")
 
 
+def test_a_get_cut_off_mid_answer_is_asked_once_more():
+    calls = []
+
+    def answer(request):
+        calls.append(request.method)
+        if len(calls) == 1:
+            raise httpx.RemoteProtocolError("peer closed connection", request=request)
+        return httpx.Response(200, json={"sku": "A-1"})
+
+    assert client_answering(answer).product_get(sku="A-1") == {"sku": "A-1"}
+    assert calls == ["GET", "GET"]
+
+
+def test_a_post_cut_off_is_not_sent_again():
+    calls = []
+
+    def answer(request):
+        calls.append(request.method)
+        raise httpx.RemoteProtocolError("peer closed connection", request=request)
+
+    with pytest.raises(ApiUnavailable):
+        client_answering(answer).order_cancel(order_id="x")
+    assert calls == ["POST"]
+
+
 def test_an_expired_access_token_is_refreshed_once_and_kept():
     seen, kept = [], []
 
