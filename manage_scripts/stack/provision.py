@@ -57,6 +57,7 @@ def kafka_libs() -> Path:
             "mvn",
             "-q",
             "-B",
+            "-Dstyle.color=never",
             "-f",
             str(KAFKA_DIR / "pom.xml"),
             "dependency:copy-dependencies",

@@ -100,9 +100,7 @@ def supervisord_conf(config: StackConfig, programs: list[Program]) -> Path:
     for priority, group in ((100, "infra"), (500, "apps"), (900, "gateway")):
         names = [p.name for p in programs if p.group == group]
         if names:
-            sections.append(
-                f"[group:{group}]\nprograms={','.join(names)}\npriority={priority}\n"
-            )
+            sections.append(f"[group:{group}]\nprograms={','.join(names)}\npriority={priority}\n")
     path = config.supervisord_conf
     path.write_text("\n".join(sections))
     return path
