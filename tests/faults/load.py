@@ -31,11 +31,17 @@ def port_open(port: int) -> bool:
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> float:
-    """Poll `condition` until it holds; return when (time.time())."""
+    """Poll `condition` until it holds; return when (time.time()).
+
+    Quickly at first, then every half second at most: many conditions run supervisorctl
+    or open an admin client, and polling them flat out takes a core from the stack.
+    """
     deadline = time.monotonic() + timeout
+    pause = 0.05
     while not condition():
         assert time.monotonic() < deadline, f"{what} not within {timeout:.0f}s"
-        time.sleep(0.05)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.5)
     return time.time()
 
 
