@@ -16,7 +16,7 @@ from health_check.views import HealthCheckView
 from redis.asyncio import Redis as RedisClient
 
 from shared_events.django.conf import events_config
-from shared_events.kafka.admin import broker_ready
+from shared_events.kafka.admin import broker_answers
 
 
 @dataclasses.dataclass
@@ -31,7 +31,7 @@ class KafkaBroker(HealthCheck):
     async def run(self) -> None:
         kafka = events_config().kafka
         seconds = self.timeout.total_seconds()
-        if not await sync_to_async(broker_ready, thread_sensitive=False)(kafka, timeout=seconds):
+        if not await sync_to_async(broker_answers, thread_sensitive=False)(kafka, timeout=seconds):
             raise ServiceUnavailable(f"no Kafka broker answered within {seconds:g}s")
 
 

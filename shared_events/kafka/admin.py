@@ -1,5 +1,6 @@
 """Broker readiness and explicit topic creation."""
 
+import functools
 import logging
 import time
 
@@ -28,6 +29,22 @@ def broker_ready(settings: KafkaSettings, *, timeout: float = 2.0) -> bool:
     except KafkaException:
         return False
     return bool(metadata.brokers)
+
+
+def broker_answers(settings: KafkaSettings, *, timeout: float = 2.0) -> bool:
+    """`broker_ready` for a long-lived process that is asked often (a readiness probe every
+    second): one admin client per process and cluster, kept, so that each probe is a
+    metadata request on an open connection, not a new client and connection."""
+    try:
+        metadata = _probe_client(settings).list_topics(timeout=timeout)
+    except KafkaException:
+        return False
+    return bool(metadata.brokers)
+
+
+@functools.lru_cache(maxsize=4)
+def _probe_client(settings: KafkaSettings) -> AdminClient:
+    return AdminClient(settings.client_config(), logger=_quiet)
 
 
 def wait_for_broker(settings: KafkaSettings, *, timeout: float = 60.0) -> None:

@@ -10,6 +10,7 @@ from django.test import override_settings
 
 from manage_scripts.stack.probes import wait_until
 from shared_events.django.conf import events_config
+from shared_events.kafka import admin
 from tests.support.throwaway_kafka import ThrowawayKafka, free_port_pair
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +85,24 @@ def test_readiness_is_503_while_the_broker_is_down_and_200_when_it_returns(clien
         wait_until("readiness once it returned", lambda: _ready(client)[0] == 200, timeout=90)
     finally:
         broker.close()
+
+
+@pytest.mark.kafka
+def test_readiness_probes_ask_the_broker_on_one_kept_client(client, monkeypatch):
+    # given a count of the Kafka admin clients made
+    made = []
+    real = admin.AdminClient
+
+    def counted(*args, **kwargs):
+        made.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(admin, "AdminClient", counted)
+    admin._probe_client.cache_clear()
+
+    # when the gateway probes readiness again and again
+    statuses = [_ready(client)[0] for _ in range(5)]
+
+    # then every probe asked the broker, through one client kept for the process
+    assert statuses == [200] * 5
+    assert len(made) == 1
