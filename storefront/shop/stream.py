@@ -51,7 +51,10 @@ def _order_access(request: HttpRequest, order_id: str) -> tuple[ApiClient | None
 
 
 async def order_stream(request: HttpRequest, order_id: object) -> HttpResponseBase:
-    api, status = await sync_to_async(_order_access)(request, str(order_id))
+    # Not thread-sensitive: the storefront has no database, and one thread per process for
+    # every stream that opens would queue the openings behind each other's API call.
+    access = sync_to_async(_order_access, thread_sensitive=False)
+    api, status = await access(request, str(order_id))
     if api is None:
         return HttpResponse(status=status, headers={"Cache-Control": "no-store"})
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
