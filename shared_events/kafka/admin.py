@@ -24,27 +24,27 @@ def broker_ready(settings: KafkaSettings, *, timeout: float = 2.0) -> bool:
     client = AdminClient(
         {**settings.client_config(), "socket.timeout.ms": int(timeout * 1000)}, logger=_quiet
     )
-    try:
-        metadata = client.list_topics(timeout=timeout)
-    except KafkaException:
-        return False
-    return bool(metadata.brokers)
+    return _metadata_answered(client, timeout)
 
 
 def broker_answers(settings: KafkaSettings, *, timeout: float = 2.0) -> bool:
     """`broker_ready` for a long-lived process that is asked often (a readiness probe every
     second): one admin client per process and cluster, kept, so that each probe is a
     metadata request on an open connection, not a new client and connection."""
-    try:
-        metadata = _probe_client(settings).list_topics(timeout=timeout)
-    except KafkaException:
-        return False
-    return bool(metadata.brokers)
+    return _metadata_answered(_probe_client(settings), timeout)
 
 
 @functools.lru_cache(maxsize=4)
 def _probe_client(settings: KafkaSettings) -> AdminClient:
     return AdminClient(settings.client_config(), logger=_quiet)
+
+
+def _metadata_answered(client: AdminClient, timeout: float) -> bool:
+    try:
+        metadata = client.list_topics(timeout=timeout)
+    except KafkaException:
+        return False
+    return bool(metadata.brokers)
 
 
 def wait_for_broker(settings: KafkaSettings, *, timeout: float = 60.0) -> None:
