@@ -37,8 +37,10 @@ DLQ_FAILED_AT = "dlq.failed_at"
 # On a replayed dead letter: the dead-letter position it was replayed from.
 DLQ_REPLAY_OF = "dlq.replay.of"
 
-# The log context a consumed message starts with.
-LOG_CONTEXT_HEADERS = (CORRELATION_ID, EVENT_ID, EVENT_TYPE)
+# The log context a consumed message starts with. The request id travels on: an outbox row
+# written while handling the message carries it, so every event of a saga that a request
+# started names that request.
+LOG_CONTEXT_HEADERS = (CORRELATION_ID, EVENT_ID, EVENT_TYPE, REQUEST_ID)
 TRACE_CONTEXT_HEADERS = (TRACEPARENT, TRACESTATE)
 
 # As the Kafka client gives and takes them (a header's value may be missing).

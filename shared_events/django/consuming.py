@@ -8,6 +8,7 @@ the trace of its `traceparent` in a span of its own.
 
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +18,13 @@ from opentelemetry.trace import SpanKind
 
 from shared_events.django.conf import events_config
 from shared_events.django.inbox import EventHandlers, Outcome, events_apply
-from shared_events.headers import message_headers
-from shared_events.observability.logging import log_context_bind, message_log_context
+from shared_events.django.outbox import causes_request_ids
+from shared_events.headers import REQUEST_ID, header_value, message_headers
+from shared_events.observability.logging import (
+    log_context_bind,
+    log_context_clear,
+    message_log_context,
+)
 from shared_events.observability.metrics import (
     EVENT_BATCHES_SPLIT,
     EVENT_DELAY_SECONDS,
@@ -39,9 +45,11 @@ def event_messages_process(
 ) -> list[Outcome]:
     """Apply the messages' events in one transaction; all of them, or none if one fails."""
     started = time.perf_counter()
+    log_context_clear()  # the batch's lines are about no one message
     try:
         events = [_event_from(message) for message in messages]
-        outcomes = events_apply(events, handlers)
+        with causes_request_ids(_request_ids(messages, events)):
+            outcomes = events_apply(events, handlers)
     except Exception as exc:
         # The consumer loop applies the batch again one message at a time, which counts
         # the failure of the message that has it.
@@ -78,7 +86,8 @@ def event_message_process(message: Message, *, handlers: EventHandlers) -> Outco
                 event_id=event.event_id,
                 event_type=event.event_type,
             )
-            [outcome] = events_apply([event], handlers)
+            with causes_request_ids(_request_ids([message], [event])):
+                [outcome] = events_apply([event], handlers)
     except Exception as exc:
         EVENTS_FAILED.labels(label, "consume", type(exc).__name__).inc()
         raise
@@ -91,6 +100,16 @@ def _event_from(message: Message) -> Event[Any]:
     event = decode_event(message.value())
     events_config().event_sources.verify(event, topic=message.topic())
     return event
+
+
+def _request_ids(messages: Sequence[Message], events: Sequence[Event[Any]]) -> dict[uuid.UUID, str]:
+    """The request id each event arrived with (a header the relay copied from its outbox row)."""
+    request_ids: dict[uuid.UUID, str] = {}
+    for message, event in zip(messages, events, strict=True):
+        value = header_value(message_headers(message), REQUEST_ID)
+        if value:
+            request_ids[event.event_id] = value.decode() if isinstance(value, bytes) else value
+    return request_ids
 
 
 def _outcomes_record(

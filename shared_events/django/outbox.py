@@ -1,7 +1,9 @@
 """Appending events to the outbox, inside the caller's transaction."""
 
+import contextlib
+import contextvars
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from django.db import connection
 
@@ -25,6 +27,23 @@ def outbox_append(
 # One event to append, with the saga it belongs to and the event that caused it.
 OutboxEntry = tuple[Contract, str | None, uuid.UUID | None]
 
+# While a consumer applies events: the request id each one arrived with, by event id.
+_cause_request_ids: contextvars.ContextVar[Mapping[uuid.UUID, str] | None] = contextvars.ContextVar(
+    "cause_request_ids", default=None
+)
+
+
+@contextlib.contextmanager
+def causes_request_ids(request_ids: Mapping[uuid.UUID, str]) -> Iterator[None]:
+    """Events appended inside carry the request id of the consumed event that caused them,
+    so every event of a saga a request started names that request (a batch mixes sagas,
+    so the log context cannot say which)."""
+    token = _cause_request_ids.set(request_ids)
+    try:
+        yield
+    finally:
+        _cause_request_ids.reset(token)
+
 
 def outbox_append_entries(entries: Sequence[OutboxEntry]) -> list[AppendedOutboxRow]:
     """Record events of several sagas in one statement, in the order given.
@@ -38,8 +57,9 @@ def outbox_append_entries(entries: Sequence[OutboxEntry]) -> list[AppendedOutbox
         return []
     config = events_config()
     traceparent = current_traceparent()
-    # Bound by the request's middleware; consumers and tasks have none.
-    request_id = log_context_value("request_id")
+    causes = _cause_request_ids.get()
+    # Bound by the request's middleware; tasks have none.
+    request_id = log_context_value("request_id") if causes is None else ""
     rows = []
     for event, correlation_id, causation_id in entries:
         envelope = envelope_for(
@@ -58,7 +78,11 @@ def outbox_append_entries(entries: Sequence[OutboxEntry]) -> list[AppendedOutbox
                 correlation_id=correlation_id or "",
                 body=envelope.model_dump_json(),
                 traceparent=traceparent,
-                request_id=request_id,
+                request_id=(
+                    causes.get(causation_id, "")
+                    if causes is not None and causation_id is not None
+                    else request_id
+                ),
             )
         )
     sagas = {correlation_id for _, correlation_id, _ in entries}

@@ -5,13 +5,23 @@ from django.test import override_settings
 
 from order_service.orders.handlers import HANDLERS
 from shared_events.contracts import StockLevelNormalizedIntegrationEvent
-from shared_events.django.consuming import event_message_process
+from shared_events.django.consuming import event_message_process, event_messages_process
 from shared_events.django.models import OutboxMessage
 from shared_events.headers import relay_headers
+from shared_events.observability.logging import log_context_clear
 from tests.order_service.factories import order_create
 from tests.support.messages import event_message
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_log_context_left():
+    """The consumer loop clears the log context after each batch; these tests call the
+    processing functions directly, so they clear it themselves."""
+    yield
+    log_context_clear()
+
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 INCOMING = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
@@ -96,6 +106,37 @@ def test_the_request_id_is_stored_with_the_outbox_row_and_sent_as_a_header(
         )
     )
     assert headers["request_id"] == b"r-1"
+
+
+def test_events_a_consumer_writes_carry_the_request_id_of_the_event_that_caused_them():
+    from order_service.orders import services
+
+    orders = [order_create() for _ in range(3)]
+    for order in orders:
+        services.order_cancel(order_id=order.id)
+    messages = [
+        event_message(
+            StockLevelNormalizedIntegrationEvent(order_id=order.id),
+            correlation_id=str(order.id),
+            offset=n,
+            request_id=request_id,
+        )[0]
+        for n, (order, request_id) in enumerate(
+            zip(orders, ["checkout-1", "", "checkout-3"], strict=True)
+        )
+    ]
+
+    # a batch of two sagas, then one message alone
+    event_messages_process(messages[:2], handlers=HANDLERS)
+    event_message_process(messages[2], handlers=HANDLERS)
+
+    def latest(order) -> OutboxMessage:
+        return OutboxMessage.objects.filter(correlation_id=str(order.id)).latest("id")
+
+    assert [latest(order).event_type for order in orders] == [
+        "OrderStatusChangedIntegrationEvent"
+    ] * 3
+    assert [latest(order).request_id for order in orders] == ["checkout-1", "", "checkout-3"]
 
 
 def test_events_written_outside_a_request_have_no_request_id():

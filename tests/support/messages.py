@@ -20,6 +20,7 @@ def event_message(
     topic: str | None = None,
     offset: int = 0,
     traceparent: str = "",
+    request_id: str = "",
 ) -> tuple[Message, uuid.UUID]:
     """A message carrying `payload` in a fresh envelope, with the relay's headers.
 
@@ -46,6 +47,7 @@ def event_message(
             correlation_id=correlation_id or "",
             event_id=envelope.event_id,
             traceparent=traceparent,
+            request_id=request_id,
         ),
     )
     return message, envelope.event_id

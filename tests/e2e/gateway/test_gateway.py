@@ -130,9 +130,25 @@ def test_a_well_formed_request_id_is_kept_end_to_end_and_a_malformed_one_replace
         ]
 
     _until(logged, timeout=10, what="no log line of the request with its id")
+    # and it travels on with the saga: Inventory Service's consumer logs it, and the event
+    # Order Service publishes in answer to Inventory Service's carries it again
+    inventory_logs = sorted((stack.run_dir / "logs").glob("inventory-consumer*.log"))
+    _until(
+        lambda: any(f"request_id={request_id}" in log.read_text() for log in inventory_logs),
+        timeout=30,
+        what="no log line of Inventory Service's consumer with the request id",
+    )
+
+    def confirmed() -> list[dict]:
+        events = customer.get(f"/api/orders/{order_id}/timeline/").json()["events"]
+        return [e for e in events if e["event_type"] == "OrderStatusChangedIntegrationEvent"]
+
     timeline = customer.get(f"/api/orders/{order_id}/timeline/").json()["events"]
     created = [e for e in timeline if e["event_type"] == "OrderCreatedIntegrationEvent"]
     assert [e["request_id"] for e in created] == [request_id]
+    assert [e["request_id"] for e in _until(confirmed, timeout=30, what="no status change")] == [
+        request_id
+    ]
 
     # a malformed id (spaces, too long, two of them) is replaced by a well-formed new one
     for headers in (
