@@ -22,7 +22,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "django_prometheus",
-    "health_check",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "shared_events.django",

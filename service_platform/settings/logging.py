@@ -52,7 +52,5 @@ def logging_settings(*, level: str = "INFO", fmt: str = "text") -> dict[str, Any
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
             "celery": {"level": "WARNING"},
-            # Probes of a stopped dependency are reported by the health endpoint itself.
-            "health_check": {"level": "ERROR"},
         },
     }

@@ -85,10 +85,8 @@ def _group_lag(status: dict, group: str, topic: str) -> int:
 def test_health_and_api_docs_answer_on_both_services(stack):
     for base in (stack.order_url, stack.inventory_url):
         assert requests.get(f"{base}/health/live", timeout=10).status_code == 200
-        ready = requests.get(
-            f"{base}/health/ready", headers={"Accept": "application/json"}, timeout=10
-        )
-        assert ready.status_code == 200 and set(ready.json().values()) == {"OK"}, ready.text
+        ready = requests.get(f"{base}/health/ready", timeout=10)
+        assert ready.status_code == 200 and ready.json()["status"] == "ok", ready.text
         docs = requests.get(f"{base}/api/docs/", timeout=10)
         assert docs.status_code == 200 and "cdn" not in docs.text.lower()
         bundle = re.search(r'src="([^"]*swagger-ui-bundle\.js)"', docs.text)
