@@ -4,7 +4,8 @@ Server-Sent Event that tells the browser, against a running stack (`manage_scrip
     THROTTLE_RATE_ORDER_CREATE=100000/min manage_scripts/up   # one customer, 50 orders/s
     python -m manage_scripts.benchmarks.push_latency --rate 50 --duration 10
 
-Orders are placed over the order API at a fixed rate (open loop); for each, a client
+Orders are placed over the order API at a fixed rate (open loop), through the gateway as a
+browser and the mobile app reach the stack, so over every web instance; for each, a client
 signed in to the storefront holds the order's stream, as the order page's EventSource
 does. Once the order is confirmed it is cancelled, and the client notes when the
 `cancelling` event arrives: that event is published while the stream is surely open, so
@@ -143,9 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="orders per second")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load")
     parser.add_argument("--timeout", type=float, default=60.0, help="per order, seconds")
-    parser.add_argument("--order-url", default="http://127.0.0.1:8001")
-    parser.add_argument("--inventory-url", default="http://127.0.0.1:8002")
-    parser.add_argument("--storefront-url", default="http://127.0.0.1:8003")
+    parser.add_argument("--order-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--inventory-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--storefront-url", default="http://127.0.0.1:8000")
     parser.add_argument("--staff", default="demo", help="a staff account (creates the product)")
     parser.add_argument("--staff-password", default="demo")
     args = parser.parse_args(argv)

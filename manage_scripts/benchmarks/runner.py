@@ -330,14 +330,15 @@ def _e2e(
 
 
 def _push(stack: BenchStack, plan: dict[str, Any]) -> dict[str, Any]:
-    ports = stack.bench.ports
+    # As a browser and the mobile app reach them: through the gateway, over every instance.
+    gateway = f"http://127.0.0.1:{stack.bench.ports['gateway']}"
     args = argparse.Namespace(
         rate=plan["push_rate"],
         duration=plan["push_duration_s"],
         timeout=60.0,
-        order_url=f"http://127.0.0.1:{ports['order']}",
-        inventory_url=f"http://127.0.0.1:{ports['inventory']}",
-        storefront_url=f"http://127.0.0.1:{ports['storefront']}",
+        order_url=gateway,
+        inventory_url=gateway,
+        storefront_url=gateway,
         staff=stack.username,
         staff_password=stack.password,
     )

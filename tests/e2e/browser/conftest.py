@@ -62,7 +62,8 @@ def console_errors_fail_the_test(page: Page, expected_console_errors):
 
 @pytest.fixture
 def storefront(stack) -> str:
-    return stack.storefront_url
+    """Where a person opens the shop: the gateway, in front of the storefront's instances."""
+    return stack.gateway_url
 
 
 @pytest.fixture
