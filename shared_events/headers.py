@@ -37,9 +37,8 @@ DLQ_FAILED_AT = "dlq.failed_at"
 # On a replayed dead letter: the dead-letter position it was replayed from.
 DLQ_REPLAY_OF = "dlq.replay.of"
 
-# The log context a consumed message starts with. The request id travels on: an outbox row
-# written while handling the message carries it, so every event of a saga that a request
-# started names that request.
+# The log context a consumed message starts with: a consumer's lines name the request that
+# started the saga too (its outbox rows take the id from `causes_request_ids`).
 LOG_CONTEXT_HEADERS = (CORRELATION_ID, EVENT_ID, EVENT_TYPE, REQUEST_ID)
 TRACE_CONTEXT_HEADERS = (TRACEPARENT, TRACESTATE)
 

@@ -54,14 +54,19 @@ def gateway_program(config: StackConfig) -> Program:
     )
 
 
-def gateway_server_states(stats_csv: str) -> dict[str, str]:
-    """Each instance's state ("order-1": "UP", ...) from HAProxy's CSV statistics."""
+def gateway_server_rows(stats_csv: str) -> list[dict[str, str]]:
+    """The instances' rows of HAProxy's CSV statistics (svname, status, scur, ...)."""
     rows = csv.DictReader(io.StringIO(stats_csv.removeprefix("# ")))
-    return {
-        row["svname"]: row["status"]
+    return [
+        row
         for row in rows
         if row["pxname"] in BACKENDS and row["svname"] not in ("FRONTEND", "BACKEND")
-    }
+    ]
+
+
+def gateway_server_states(stats_csv: str) -> dict[str, str]:
+    """Each instance's state ("order-1": "UP", ...) from HAProxy's CSV statistics."""
+    return {row["svname"]: row["status"] for row in gateway_server_rows(stats_csv)}
 
 
 def gateway_states(config: StackConfig) -> dict[str, str]:

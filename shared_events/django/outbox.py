@@ -57,8 +57,9 @@ def outbox_append_entries(entries: Sequence[OutboxEntry]) -> list[AppendedOutbox
         return []
     config = events_config()
     traceparent = current_traceparent()
+    # A request's events carry the id its middleware bound (tasks have none); a consumer's,
+    # the id the event that caused each one arrived with.
     causes = _cause_request_ids.get()
-    # Bound by the request's middleware; tasks have none.
     request_id = log_context_value("request_id") if causes is None else ""
     rows = []
     for event, correlation_id, causation_id in entries:
@@ -78,11 +79,7 @@ def outbox_append_entries(entries: Sequence[OutboxEntry]) -> list[AppendedOutbox
                 correlation_id=correlation_id or "",
                 body=envelope.model_dump_json(),
                 traceparent=traceparent,
-                request_id=(
-                    causes.get(causation_id, "")
-                    if causes is not None and causation_id is not None
-                    else request_id
-                ),
+                request_id=causes.get(causation_id, "") if causes and causation_id else request_id,
             )
         )
     sagas = {correlation_id for _, correlation_id, _ in entries}

@@ -49,6 +49,13 @@ class Stack:
     def pid(self, program: str) -> int:
         return int(self.supervisorctl("pid", program).strip() or 0)
 
+    def gateway_stats(self) -> str:
+        """HAProxy's CSV statistics, from the gateway's loopback-only frontend."""
+        port = int(self.env.get("GATEWAY_INTERNAL_PORT") or int(self.env["GATEWAY_PORT"]) + 9)
+        response = requests.get(f"http://127.0.0.1:{port}/gateway/stats;csv", timeout=5)
+        response.raise_for_status()
+        return response.text
+
     def state(self, program: str) -> str:
         """RUNNING, STARTING, STOPPED, BACKOFF, EXITED, ... as supervisord reports it."""
         fields = self.supervisorctl("status", program).split()

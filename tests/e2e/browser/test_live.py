@@ -1,15 +1,13 @@
 """The live order page holds a stream through the gateway; the status moves with no page
 load, and the page recovers by itself when the server of its stream dies."""
 
-import csv
-import io
 import re
 import time
 
 import pytest
-import requests
 from playwright.sync_api import Page, expect
 
+from manage_scripts.stack.gateway import gateway_server_rows
 from tests.e2e.browser.conftest import add_to_cart, check_out, sign_in
 
 STOREFRONT_INSTANCES = ("storefront-1", "storefront-2")
@@ -32,11 +30,9 @@ def expected_console_errors(stack):
 
 def _stream_instance(stack) -> str:
     """The storefront instance serving the page's stream: the one session that stays open."""
-    internal = int(stack.env.get("GATEWAY_INTERNAL_PORT") or int(stack.env["GATEWAY_PORT"]) + 9)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        stats = requests.get(f"http://127.0.0.1:{internal}/gateway/stats;csv", timeout=5).text
-        rows = csv.DictReader(io.StringIO(stats.removeprefix("# ")))
+        rows = gateway_server_rows(stack.gateway_stats())
         holding = [
             r["svname"] for r in rows if r["svname"] in STOREFRONT_INSTANCES and int(r["scur"] or 0)
         ]

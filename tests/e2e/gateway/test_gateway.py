@@ -33,9 +33,7 @@ def _until(check: Callable[[], object], *, timeout: float, what: str) -> object:
 
 
 def _states(stack) -> dict[str, str]:
-    internal = int(stack.env.get("GATEWAY_INTERNAL_PORT") or int(stack.env["GATEWAY_PORT"]) + 9)
-    response = requests.get(f"http://127.0.0.1:{internal}/gateway/stats;csv", timeout=5)
-    return gateway_server_states(response.text)
+    return gateway_server_states(stack.gateway_stats())
 
 
 @pytest.fixture(scope="module")
